@@ -1,0 +1,43 @@
+# stackctl — build, test and image targets. `make test` is what CI runs.
+SHELL := /bin/bash
+GO ?= go
+# Packages whose code runs goroutines; they are tested under the race detector.
+RACE_PKGS ?= ./...
+
+.PHONY: all build test lint unit e2e images fuzz bench demo clean
+
+all: build
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -o bin/stackctl ./cmd/stackctl
+
+lint:
+	@out="$$(gofmt -l $$(git ls-files '*.go' | grep -v '^tools/'))"; \
+	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) vet -tags e2e ./...
+
+unit:
+	$(GO) test -race -count=1 $(RACE_PKGS)
+
+images:
+	bash scripts/images.sh
+
+e2e: images
+	$(GO) test -tags e2e -count=1 -p 1 -timeout 15m ./...
+
+# The whole suite: static checks, unit tests under -race, then end-to-end
+# tests against the real Docker engine, Consul and nginx.
+test: lint unit e2e
+
+fuzz:
+	$(GO) test ./spec -run '^$$' -fuzz FuzzLoad -fuzztime $${FUZZTIME:-10m}
+
+bench:
+	$(GO) test ./spec -run '^$$' -bench . -benchmem
+
+demo: images build
+	./bin/stackctl apply -f stack.example.yaml --auto-approve
+
+clean:
+	rm -rf bin

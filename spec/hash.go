@@ -1,0 +1,99 @@
+package spec
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"strconv"
+)
+
+// hashOf hashes a value through encoding/json, whose output is stable: struct
+// fields keep their declared order and map keys are sorted. The same stack
+// therefore hashes the same on every machine and run.
+func hashOf(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		// Only plain data is hashed here; a failure is a programming error.
+		panic("spec: hash: " + err.Error())
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:8])
+}
+
+// WorkerHash is the hash of everything that, when changed, needs a new worker
+// container: what it runs, with which environment and limits, on which
+// network. Replicas, update settings and the health check are deliberately
+// left out: changing them never recreates a container (the check is part of
+// the registration, see RegistrationHash).
+func (s *Stack) WorkerHash(svc *Service) string {
+	return hashOf(struct {
+		Kind      string
+		Stack     string
+		Service   string
+		Image     string
+		Command   []string
+		Env       []EnvVar
+		Port      int
+		Resources Resources
+	}{"worker/v1", s.Name, svc.Name, svc.Image, svc.Command, svc.Env, svc.Port, svc.Resources})
+}
+
+// RegistrationHash is the hash of a worker's Consul registration settings;
+// a change re-registers the worker without touching its container.
+func (s *Stack) RegistrationHash(svc *Service) string {
+	return hashOf(struct {
+		Kind  string
+		Port  int
+		Check Check
+	}{"registration/v1", svc.Port, svc.Check})
+}
+
+// ConsulHash is the hash of the managed Consul server container.
+func (s *Stack) ConsulHash() string {
+	return hashOf(struct {
+		Kind  string
+		Stack string
+		Image string
+		Ports []PortMapping
+	}{"consul/v1", s.Name, s.Consul.Image, s.Consul.Ports})
+}
+
+// LBHash is the hash of the load balancer container. The template is not in
+// it: the LB reads its template from Consul KV and re-renders in place.
+func (s *Stack) LBHash() string {
+	if s.LB == nil {
+		return ""
+	}
+	return hashOf(struct {
+		Kind   string
+		Stack  string
+		Image  string
+		Ports  []PortMapping
+		Consul string
+	}{"lb/v1", s.Name, s.LB.Image, s.LB.Ports, s.Consul.Address})
+}
+
+// Resource names. Every Docker object and Consul entry of a stack is
+// prefixed with the stack's name so that two stacks never collide.
+
+// NetworkName is the stack's own Docker bridge network.
+func (s *Stack) NetworkName() string { return s.Name }
+
+// ConsulContainerName is the managed Consul server's container name, also
+// its DNS name on the stack network.
+func (s *Stack) ConsulContainerName() string { return s.Name + "-consul" }
+
+// LBContainerName is the load balancer's container name.
+func (s *Stack) LBContainerName() string { return s.Name + "-lb" }
+
+// WorkerName is the container name of one worker slot (1-based).
+func (s *Stack) WorkerName(svc string, slot int) string {
+	return s.Name + "-" + svc + "-" + strconv.Itoa(slot)
+}
+
+// ConsulServiceName is the name workers of svc register under in Consul.
+// It is the bare service name, so templates say `service "web"`.
+func (s *Stack) ConsulServiceName(svc string) string { return svc }
+
+// KVPrefix is the stack's folder in Consul KV: journal, lock, LB template.
+func (s *Stack) KVPrefix() string { return "stackctl/" + s.Name + "/" }

@@ -1,0 +1,147 @@
+// Package spec is the stack file: its types, loading with positions,
+// interpolation, defaults, validation and the hash that decides whether a
+// container must be replaced.
+package spec
+
+import "time"
+
+// Version is the only stack file format version this build understands.
+const Version = 1
+
+// Ownership labels put on every Docker object a stack owns, and (as service
+// meta, with dots replaced by underscores) on every Consul registration.
+// Live state is read back through them; there is no local state file.
+const (
+	LabelStack   = "io.stackctl.stack"
+	LabelService = "io.stackctl.service"
+	LabelSlot    = "io.stackctl.slot"
+	LabelHash    = "io.stackctl.hash"
+	LabelRole    = "io.stackctl.role" // "worker", "consul" or "lb"
+)
+
+// Position is where a value was written in the stack file.
+type Position struct {
+	File   string `json:"file"`
+	Line   int    `json:"line"`
+	Column int    `json:"column"`
+}
+
+// Stack is a validated stack file with defaults applied. Everything a
+// later stage needs is resolved here: paths are absolute, durations parsed,
+// variables expanded.
+type Stack struct {
+	Version int
+	Name    string
+	// File is the stack file's path as given; Dir is its absolute folder.
+	File string
+	Dir  string
+
+	Consul   Consul
+	Services []*Service // sorted by name, so every walk is deterministic
+	LB       *LB        // nil when the stack has no load balancer
+}
+
+// Service returns the named service, or nil.
+func (s *Stack) Service(name string) *Service {
+	for _, svc := range s.Services {
+		if svc.Name == name {
+			return svc
+		}
+	}
+	return nil
+}
+
+// Consul is either a server container the stack manages (Image set) or an
+// existing agent it only talks to (Address set).
+type Consul struct {
+	Image   string
+	Address string
+	Ports   []PortMapping
+	Pos     Position
+}
+
+// Managed reports whether the stack runs its own Consul server container.
+func (c Consul) Managed() bool { return c.Address == "" }
+
+// Service is a group of identical workers.
+type Service struct {
+	Name string
+	// Image is the reference the containers run. With Build set it is the
+	// tag the build produces (defaulting to "<stack>-<service>:latest").
+	Image     string
+	Build     *Build
+	Replicas  int
+	Port      int
+	Command   []string
+	Env       []EnvVar // sorted by name
+	Check     Check
+	Update    Update
+	Resources Resources
+	Pos       Position
+}
+
+// Build describes an image built from a folder inside the stack's folder.
+type Build struct {
+	Context    string // absolute path
+	Dockerfile string // relative to Context, default "Dockerfile"
+}
+
+// EnvVar is one environment variable of a worker. Secret values are never
+// printed by any command: output shows "(sensitive)" instead.
+type EnvVar struct {
+	Name   string
+	Value  string
+	Secret bool
+}
+
+// Check is the HTTP health check Consul runs against every worker.
+type Check struct {
+	HTTP     string        // path, e.g. /healthz
+	Interval time.Duration // default 5s
+	Timeout  time.Duration // default 2s
+	// DeregisterAfter removes a registration whose check stayed critical
+	// this long; zero leaves it to stackctl.
+	DeregisterAfter time.Duration
+}
+
+// Update settings for rolling changes of a service.
+type Update struct {
+	Parallelism     int           // default 1
+	Order           string        // OrderStartFirst (default) or OrderStopFirst
+	HealthyDeadline time.Duration // default 60s
+	OnFailure       string        // OnFailureRollback (default) or OnFailurePause
+}
+
+// Update orders and failure actions.
+const (
+	OrderStartFirst   = "start-first"
+	OrderStopFirst    = "stop-first"
+	OnFailureRollback = "rollback"
+	OnFailurePause    = "pause"
+)
+
+// Resources are container limits; zero means unlimited.
+type Resources struct {
+	MemoryBytes int64 // from "128m", "1g", ...
+	NanoCPUs    int64 // from 0.5 -> 5e8
+}
+
+// LB is the nginx load balancer rendered from a consul-template template.
+type LB struct {
+	Image string
+	// Template is the template's absolute path; TemplateSource its content,
+	// read at load time so a plan and its apply see the same bytes.
+	Template       string
+	TemplateSource string
+	Ports          []PortMapping
+	Pos            Position
+}
+
+// PortMapping is a compose-style "[HOST_IP:][HOST_PORT:]CONTAINER_PORT[/PROTO]".
+// A missing HostIP means 127.0.0.1: only loopback is published by default.
+type PortMapping struct {
+	HostIP        string
+	HostPort      int // 0: Docker picks one
+	ContainerPort int
+	Protocol      string // "tcp" (default) or "udp"
+}
