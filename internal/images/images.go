@@ -1,0 +1,19 @@
+// Package images names the locally built images that tests and the demo run.
+// They are built by `make images` (scripts/images.sh), never pulled: there is
+// no registry to pull them from.
+package images
+
+// Keep in step with scripts/images.env; TestNamesMatchImagesEnv checks it.
+const (
+	Consul    = "stackctl.local/consul:1.14.8"
+	NginxBase = "stackctl.local/nginx-base:bookworm"
+	Nginx     = "stackctl.local/nginx:1.22"
+	PrimesV1  = "stackctl.local/primes:v1"
+	PrimesV2  = "stackctl.local/primes:v2"
+	PrimesBad = "stackctl.local/primes:bad"
+)
+
+// All lists every image `make images` builds.
+func All() []string {
+	return []string{Consul, NginxBase, Nginx, PrimesV1, PrimesV2, PrimesBad}
+}
