@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/stackctl/stackctl/internal/consulapi"
+	"github.com/stackctl/stackctl/internal/dockerapi"
+	"github.com/stackctl/stackctl/plan"
+	"github.com/stackctl/stackctl/plan/views"
+	"github.com/stackctl/stackctl/spec"
+)
+
+// observeTimeout bounds reading live state: a plan that cannot read Docker
+// and Consul in this long has nothing trustworthy to say.
+const observeTimeout = 60 * time.Second
+
+type planOptions struct {
+	file     string
+	out      string
+	json     bool
+	detailed bool
+}
+
+func newPlanCmd() *cobra.Command {
+	var o planOptions
+	cmd := &cobra.Command{
+		Use:   "plan [-f FILE] [-out PLAN] [--json] [--detailed-exitcode]",
+		Short: "Show what apply would change; change nothing",
+		Long: `Read the stack's live state from Docker and Consul (only objects labelled
+io.stackctl.stack=<name>), compare it with the stack file and print the
+changes apply would make, in the order it would make them. Nothing is changed.
+
+Docker is reached through DOCKER_HOST or the default socket; Consul through
+CONSUL_HTTP_ADDR, else the stack's consul.address, else the host port the
+stack's Consul container publishes. CONSUL_HTTP_TOKEN is sent when set.`,
+		Example: `  stackctl plan -f stack.yaml
+  stackctl plan -f stack.yaml -out primes.plan && stackctl apply primes.plan
+  stackctl plan -f stack.yaml --json | jq '.summary'`,
+		Args: args(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
+			defer stop()
+			return runPlan(ctx, cmd.OutOrStdout(), o)
+		},
+	}
+	addFileFlag(cmd, &o.file)
+	cmd.Flags().StringVar(&o.out, "out", "", "also save the plan to this file, for `stackctl apply PLAN`")
+	cmd.Flags().BoolVar(&o.json, "json", false, "print the plan as JSON (format: docs/plan-json.md)")
+	cmd.Flags().BoolVar(&o.detailed, "detailed-exitcode", false, "exit 2 when the plan has changes, 0 when it has none")
+	return cmd
+}
+
+func runPlan(ctx context.Context, stdout io.Writer, o planOptions) error {
+	data, err := os.ReadFile(o.file)
+	if err != nil {
+		return exitWith(exitFailure, fmt.Errorf("read stack file: %w", err))
+	}
+	dir, err := filepath.Abs(filepath.Dir(o.file))
+	if err != nil {
+		return exitWith(exitFailure, fmt.Errorf("read stack file: %w", err))
+	}
+	// Parse the bytes read here, so that a saved plan's stack hash is that
+	// of exactly the file the plan was made from.
+	stack, err := spec.Parse(o.file, data, os.LookupEnv, dir)
+	if err != nil {
+		return exitWith(exitFailure, err)
+	}
+
+	state, err := observe(ctx, stack)
+	if err != nil {
+		return exitWith(exitFailure, fmt.Errorf("cannot read the live state of stack %s: %w", stack.Name, err))
+	}
+	p := plan.Compute(stack, state)
+
+	if o.out != "" {
+		var tmpl *string
+		if stack.LB != nil {
+			tmpl = &stack.LB.TemplateSource
+		}
+		if err := plan.Save(o.out, plan.NewFile(p, o.file, data, tmpl, state)); err != nil {
+			return exitWith(exitFailure, err)
+		}
+	}
+	if err := printPlan(stdout, p, o); err != nil {
+		return exitWith(exitFailure, err)
+	}
+	if o.detailed && !p.Empty() {
+		return exitWith(exitChanges, nil)
+	}
+	return nil
+}
+
+func observe(ctx context.Context, stack *spec.Stack) (*plan.State, error) {
+	docker, err := dockerapi.New()
+	if err != nil {
+		return nil, fmt.Errorf("Docker client: %w", err)
+	}
+	defer docker.Close()
+	ctx, cancel := context.WithTimeout(ctx, observeTimeout)
+	defer cancel()
+	o := &plan.Observer{
+		Docker:     docker,
+		DockerAt:   docker.Endpoint(),
+		Consul:     consulapi.Dial,
+		ConsulAddr: os.Getenv("CONSUL_HTTP_ADDR"),
+	}
+	return o.Observe(ctx, stack)
+}
+
+func printPlan(w io.Writer, p *plan.Plan, o planOptions) error {
+	if o.json {
+		return views.JSON(w, p)
+	}
+	if err := views.Human(w, p, styleFor(w).on); err != nil {
+		return err
+	}
+	if o.out != "" {
+		_, err := fmt.Fprintf(w, "\nSaved the plan to %s. To make exactly these changes, run:\n  stackctl apply %s\n", o.out, o.out)
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,58 @@
+package plan
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"sort"
+)
+
+// Fingerprint is the sha256 of a canonical encoding of everything in the
+// observed state that Compute reads. A saved plan records it; apply observes
+// again and refuses the plan when the fingerprint moved.
+//
+// Left out, because they change without anything having moved: check output
+// (new on every check run) and the LB status key (rewritten by the LB on
+// every render). The order objects were listed in does not matter.
+func Fingerprint(s *State) string {
+	c := canonical(s)
+	b, err := json.Marshal(c)
+	if err != nil {
+		panic("plan: fingerprint: " + err.Error())
+	}
+	sum := sha256.Sum256(b)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+func canonical(s *State) State {
+	c := *s
+	c.Containers = append([]Container(nil), s.Containers...)
+	for i := range c.Containers {
+		ports := append([]PublishedPort(nil), c.Containers[i].Ports...)
+		sort.Slice(ports, func(a, b int) bool { return portLess(ports[a], ports[b]) })
+		c.Containers[i].Ports = ports
+	}
+	sort.Slice(c.Containers, func(i, j int) bool { return c.Containers[i].Name < c.Containers[j].Name })
+	c.Images = append([]Image(nil), s.Images...)
+	sort.Slice(c.Images, func(i, j int) bool { return c.Images[i].Ref < c.Images[j].Ref })
+	c.Consul.Registrations = append([]Registration(nil), s.Consul.Registrations...)
+	for i := range c.Consul.Registrations {
+		c.Consul.Registrations[i].Output = ""
+	}
+	sort.Slice(c.Consul.Registrations, func(i, j int) bool { return c.Consul.Registrations[i].ID < c.Consul.Registrations[j].ID })
+	c.Consul.LBStatus = nil
+	return c
+}
+
+func portLess(a, b PublishedPort) bool {
+	if a.ContainerPort != b.ContainerPort {
+		return a.ContainerPort < b.ContainerPort
+	}
+	if a.Protocol != b.Protocol {
+		return a.Protocol < b.Protocol
+	}
+	if a.HostIP != b.HostIP {
+		return a.HostIP < b.HostIP
+	}
+	return a.HostPort < b.HostPort
+}

@@ -1,0 +1,149 @@
+package plan
+
+// FormatVersion is the version of the Plan's JSON form (docs/plan-json.md).
+// It changes only when a field changes meaning or disappears.
+const FormatVersion = 1
+
+// Plan is what apply would do, as plain data: ordered steps, each in a group.
+// Steps of one group have no dependency on each other and may run in
+// parallel; groups run in the order their steps appear.
+type Plan struct {
+	FormatVersion int    `json:"format_version"`
+	Stack         string `json:"stack"`
+	// StackFile is the stack file the plan was made from, as given.
+	StackFile string    `json:"stack_file,omitempty"`
+	Steps     []Step    `json:"steps"`
+	Warnings  []Warning `json:"warnings,omitempty"`
+	Summary   Summary   `json:"summary"`
+}
+
+// Action is what a step does to its target.
+type Action string
+
+// Actions. Each is counted in the summary as noted.
+const (
+	ActionCreate     Action = "create"     // add
+	ActionBuild      Action = "build"      // add
+	ActionPull       Action = "pull"       // add
+	ActionRegister   Action = "register"   // add
+	ActionUpdate     Action = "update"     // change
+	ActionStart      Action = "start"      // change
+	ActionRender     Action = "render"     // change
+	ActionReplace    Action = "replace"    // replace
+	ActionDestroy    Action = "destroy"    // destroy
+	ActionDeregister Action = "deregister" // destroy
+	ActionNoop       Action = "noop"       // not counted; never emitted by Compute today
+)
+
+// Kind is the sort of object a step acts on.
+type Kind string
+
+// Kinds.
+const (
+	KindNetwork      Kind = "network"
+	KindConsul       Kind = "consul"
+	KindImage        Kind = "image"
+	KindWorker       Kind = "worker"
+	KindRegistration Kind = "registration"
+	KindLB           Kind = "lb"
+	KindTemplate     Kind = "template" // the LB template in Consul KV
+)
+
+// Groups, in the order they run. Worker groups are "workers/<service>/<n>":
+// one batch of update.parallelism slots. The LB template is written before
+// the LB container is created, so that the LB starts with it.
+const (
+	GroupNetwork       = "network"
+	GroupConsul        = "consul"
+	GroupImages        = "images"
+	GroupWorkersPrefix = "workers/"
+	GroupRegistrations = "registrations"
+	GroupTemplate      = "lb/template"
+	GroupLB            = "lb"
+	GroupDeregister    = "removals/deregister"
+	GroupDestroy       = "removals/destroy"
+)
+
+// Step is one change to one object.
+type Step struct {
+	// ID is unique in the plan: "<kind>/<target>".
+	ID     string `json:"id"`
+	Group  string `json:"group"`
+	Action Action `json:"action"`
+	Kind   Kind   `json:"kind"`
+	// Target is the object's name: container or network name, image
+	// reference, registration ID or KV key.
+	Target  string `json:"target"`
+	Service string `json:"service,omitempty"`
+	Slot    int    `json:"slot,omitempty"`
+	Reason  string `json:"reason"`
+	// Diff lists the fields that change, sorted by field. For a create it
+	// lists the new object's fields with empty Before.
+	Diff []FieldDiff `json:"diff,omitempty"`
+	// TextDiff is a unified diff of the LB template, for template steps;
+	// RenderedDiff the diff of the nginx config the old and new template
+	// render over the instances Consul holds now (when it can be known).
+	TextDiff     string `json:"text_diff,omitempty"`
+	RenderedDiff string `json:"rendered_diff,omitempty"`
+}
+
+// KnownAfterApply stands for a value that only apply can know, like the IP
+// a new container will get.
+const KnownAfterApply = "(known after apply)"
+
+// Sensitive replaces a secret value everywhere a plan is shown or saved.
+const Sensitive = "(sensitive)"
+
+// FieldDiff is one field of a step's target that changes. When Sensitive is
+// set, Before and After hold Sensitive (or "" for absent), never the value.
+type FieldDiff struct {
+	Field     string `json:"field"`
+	Before    string `json:"before"`
+	After     string `json:"after"`
+	Sensitive bool   `json:"sensitive,omitempty"`
+}
+
+// Warning is something a user should know before applying: it does not stop
+// the plan, it explains the live state (an unfinished apply, a critical check
+// whose worker will be replaced, ...).
+type Warning struct {
+	Summary string   `json:"summary"`
+	Detail  []string `json:"detail,omitempty"`
+}
+
+// Summary counts steps the way the human view's last line does.
+type Summary struct {
+	Add     int `json:"add"`
+	Change  int `json:"change"`
+	Replace int `json:"replace"`
+	Destroy int `json:"destroy"`
+}
+
+// Empty reports whether the plan changes nothing.
+func (p *Plan) Empty() bool { return len(p.Steps) == 0 }
+
+// Groups returns the steps split into their groups, in order: apply runs one
+// group at a time and the steps inside a group in parallel.
+func (p *Plan) Groups() [][]Step {
+	var groups [][]Step
+	for i, st := range p.Steps {
+		if i == 0 || p.Steps[i-1].Group != st.Group {
+			groups = append(groups, nil)
+		}
+		groups[len(groups)-1] = append(groups[len(groups)-1], st)
+	}
+	return groups
+}
+
+func (s *Summary) count(a Action) {
+	switch a {
+	case ActionCreate, ActionBuild, ActionPull, ActionRegister:
+		s.Add++
+	case ActionUpdate, ActionStart, ActionRender:
+		s.Change++
+	case ActionReplace:
+		s.Replace++
+	case ActionDestroy, ActionDeregister:
+		s.Destroy++
+	}
+}
