@@ -1,0 +1,121 @@
+package apply
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/stackctl/stackctl/plan"
+)
+
+// consulHTTPPort is the managed Consul server's API port in its container.
+const consulHTTPPort = 8500
+
+// Prepare gets an apply ready to plan: it connects to the stack's Consul if
+// it runs, takes the lock (if asked), and deals with an apply that did not
+// finish: one that was paused is forgotten (its partial state is what the
+// new plan starts from), any other is rolled back. The returned report is
+// non-nil when something was rolled back; the caller observes again then.
+func (e *Executor) Prepare(ctx context.Context, observed *plan.State) (*Report, error) {
+	if err := e.connectIfUp(ctx, observed); err != nil {
+		return nil, err
+	}
+	c := e.consulClient()
+	if c == nil {
+		return nil, nil
+	}
+	return e.recover(ctx, c)
+}
+
+// connectIfUp connects to Consul when it should answer: an external agent
+// always, the managed server while its container runs.
+func (e *Executor) connectIfUp(ctx context.Context, observed *plan.State) error {
+	if e.consulClient() != nil {
+		return nil
+	}
+	if e.Stack.Consul.Managed() && e.ConsulAddr == "" {
+		c := observed.Container(e.Stack.ConsulContainerName())
+		if c == nil || !c.Running() {
+			return nil
+		}
+	}
+	return e.connect(ctx)
+}
+
+// connect dials Consul, waits for a leader, and takes the lock.
+func (e *Executor) connect(ctx context.Context) error {
+	addr, err := e.consulAddress(ctx)
+	if err != nil {
+		return err
+	}
+	c, err := e.Dial(addr)
+	if err != nil {
+		return fmt.Errorf("Consul at %s: %w", addr, err)
+	}
+	if err := waitLeader(ctx, c, addr, e.ConsulReady); err != nil {
+		return err
+	}
+	e.mu.Lock()
+	e.consul = c
+	e.mu.Unlock()
+	if e.Lock {
+		return e.takeLock(ctx, c)
+	}
+	return nil
+}
+
+// consulAddress is where the stack's Consul answers: CONSUL_HTTP_ADDR, the
+// stack's consul.address, or the host port its managed container publishes.
+func (e *Executor) consulAddress(ctx context.Context) (string, error) {
+	if e.ConsulAddr != "" {
+		return e.ConsulAddr, nil
+	}
+	if !e.Stack.Consul.Managed() {
+		return e.Stack.Consul.Address, nil
+	}
+	name := e.Stack.ConsulContainerName()
+	c, err := e.Docker.InspectContainer(ctx, name)
+	if err != nil {
+		return "", fmt.Errorf("inspect %s: %w", name, err)
+	}
+	if c == nil {
+		return "", fmt.Errorf("the Consul container %s does not exist", name)
+	}
+	for _, p := range c.Ports {
+		if p.ContainerPort == consulHTTPPort && p.Protocol != "udp" && p.HostPort > 0 {
+			ip := p.HostIP
+			switch ip {
+			case "", "0.0.0.0", "::":
+				ip = "127.0.0.1"
+			}
+			return net.JoinHostPort(ip, strconv.Itoa(p.HostPort)), nil
+		}
+	}
+	return "", plan.ErrConsulNotPublished
+}
+
+// waitLeader polls until Consul has a leader, when it accepts writes.
+func waitLeader(ctx context.Context, c Consul, addr string, limit time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	var last error
+	for {
+		leader, err := c.Leader(ctx)
+		if err == nil && leader != "" {
+			return nil
+		}
+		if err != nil {
+			last = err
+		}
+		select {
+		case <-ctx.Done():
+			if last == nil {
+				last = fmt.Errorf("no leader elected")
+			}
+			return fmt.Errorf("Consul at %s not ready within %s: %w", addr, limit, last)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}

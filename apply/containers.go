@@ -1,0 +1,126 @@
+package apply
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/stackctl/stackctl/plan"
+	"github.com/stackctl/stackctl/spec"
+)
+
+// lbReadyTimeout bounds the wait for a new LB to serve its first config.
+const lbReadyTimeout = 60 * time.Second
+
+// ConsulCommand is the managed Consul server's command: a single server
+// that elects itself, with the UI, reachable on every interface of its
+// container. raft_multiplier 1 makes a lone server lead in about a second
+// instead of several.
+func ConsulCommand(s *spec.Stack) []string {
+	return []string{"agent", "-server", "-bootstrap-expect=1", "-client=0.0.0.0", "-ui",
+		"-data-dir=/tmp/consul", "-node=" + s.ConsulContainerName(),
+		"-hcl=performance { raft_multiplier = 1 }"}
+}
+
+// LBCommand is the LB container's command: stackctl's template sync
+// supervising nginx (see cmd/stackctl/lb.go).
+func LBCommand(s *spec.Stack) []string {
+	consul := "http://" + s.ConsulContainerName() + ":8500"
+	if !s.Consul.Managed() {
+		consul = s.Consul.Address
+	}
+	return []string{"stackctl", "lb", "run",
+		"--consul", consul,
+		"--template-key", s.KVPrefix() + plan.KVLBTemplate,
+		"--status-key", s.KVPrefix() + plan.KVLBStatus,
+		"--", "nginx", "-g", "daemon off;"}
+}
+
+func (e *Executor) consulSpec() ContainerSpec {
+	s := e.Stack
+	return ContainerSpec{
+		Name: s.ConsulContainerName(), Image: s.Consul.Image, Cmd: ConsulCommand(s),
+		Labels: e.labels(plan.ConsulLabels(s)), Network: s.NetworkName(), Ports: s.Consul.Ports,
+		Restart: "unless-stopped",
+	}
+}
+
+func (e *Executor) lbSpec() ContainerSpec {
+	s := e.Stack
+	return ContainerSpec{
+		Name: s.LBContainerName(), Image: s.LB.Image, Cmd: LBCommand(s),
+		Labels: e.labels(plan.LBLabels(s)), Network: s.NetworkName(), Ports: s.LB.Ports,
+		StopTimeout: 30 * time.Second, Restart: "unless-stopped",
+	}
+}
+
+func (e *Executor) consulOp(ctx context.Context, st *runState, step plan.Step) (*operation, error) {
+	switch step.Action {
+	case plan.ActionDestroy:
+		return e.destroyContainerOp(ctx, st, step)
+	case plan.ActionCreate:
+		r := &Restore{Role: plan.RoleConsul, Name: step.Target}
+		return &operation{undo: &Undo{Op: UndoContainer, Restore: r}, do: func(ctx context.Context) error {
+			_, err := e.runContainer(ctx, e.consulSpec())
+			return err
+		}}, nil
+	case plan.ActionStart:
+		old := st.before.Container(step.Target)
+		if old == nil {
+			return nil, fmt.Errorf("start %s: container not found", step.Target)
+		}
+		r := &Restore{Role: plan.RoleConsul, Name: old.Name, OldID: old.ID, OldRunning: false}
+		return &operation{undo: &Undo{Op: UndoContainer, Restore: r}, do: func(ctx context.Context) error {
+			return e.Docker.StartContainer(ctx, old.ID)
+		}}, nil
+	}
+	// Replacing the server would lose every registration and key it holds.
+	return nil, fmt.Errorf("%s of the Consul container %s (%s): %w; remove it with `stackctl destroy` and apply again",
+		step.Action, step.Target, step.Reason, ErrUnsupported)
+}
+
+func (e *Executor) lbOp(ctx context.Context, st *runState, step plan.Step) (*operation, error) {
+	if step.Action == plan.ActionDestroy {
+		return e.destroyContainerOp(ctx, st, step)
+	}
+	if e.Stack.LB == nil {
+		return nil, unsupported(step)
+	}
+	old := st.before.Container(step.Target)
+	r := &Restore{Role: plan.RoleLB, Name: step.Target}
+	if old != nil {
+		r.OldID, r.OldRunning = old.ID, old.Running()
+	}
+	undo := &Undo{Op: UndoContainer, Restore: r}
+	switch {
+	case step.Action == plan.ActionCreate && old == nil:
+		return &operation{undo: undo, do: func(ctx context.Context) error { return e.createLB(ctx) }}, nil
+	case step.Action == plan.ActionStart && old != nil:
+		return &operation{undo: undo, do: func(ctx context.Context) error {
+			since := time.Now().UTC()
+			if err := e.Docker.StartContainer(ctx, old.ID); err != nil {
+				return fmt.Errorf("start %s: %w", old.Name, err)
+			}
+			return e.waitLBReady(ctx, since, lbReadyTimeout)
+		}}, nil
+	case step.Action == plan.ActionReplace && old != nil:
+		// The host port is the old LB's until it stops: a short gap, the
+		// only one in an apply, and only when the LB itself changes.
+		r.Discard = true
+		return &operation{undo: undo, do: func(ctx context.Context) error {
+			if err := e.retire(ctx, old); err != nil {
+				return err
+			}
+			return e.createLB(ctx)
+		}}, nil
+	}
+	return nil, unsupported(step)
+}
+
+func (e *Executor) createLB(ctx context.Context) error {
+	since := time.Now().UTC()
+	if _, err := e.runContainer(ctx, e.lbSpec()); err != nil {
+		return err
+	}
+	return e.waitLBReady(ctx, since, lbReadyTimeout)
+}

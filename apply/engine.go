@@ -1,0 +1,121 @@
+// Package apply carries out a plan.Plan: groups in order, the steps of a
+// group in parallel, every new worker gated on its Consul check, old workers
+// stopped and kept until the whole apply succeeded. Every step records in a
+// journal (Consul KV) how to undo it, so that a failure, or a crash seen by
+// the next apply, puts the stack back as it was.
+//
+// Docker and Consul are reached only through the Docker and Consul
+// interfaces below; internal/dockerapi and internal/consulapi implement them.
+package apply
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/stackctl/stackctl/plan"
+	"github.com/stackctl/stackctl/spec"
+)
+
+// LabelApply is put on every Docker object an apply creates: the apply's ID.
+// An object carrying the ID of an unfinished apply is that apply's to undo.
+const LabelApply = "io.stackctl.apply"
+
+// ErrNameConflict is returned by Docker.CreateContainer when the name is
+// taken.
+var ErrNameConflict = errors.New("container name already in use")
+
+// ContainerSpec is a container to create on the stack network.
+type ContainerSpec struct {
+	Name    string
+	Image   string
+	Cmd     []string
+	Env     []string // NAME=value
+	Labels  map[string]string
+	Network string
+	// Aliases are extra DNS names on the network.
+	Aliases     []string
+	Ports       []spec.PortMapping
+	MemoryBytes int64
+	NanoCPUs    int64
+	// StopTimeout is how long `docker stop` waits before SIGKILL.
+	StopTimeout time.Duration
+	// Restart is the restart policy ("unless-stopped", or "" for none).
+	Restart string
+}
+
+// BuildSpec is an image to build from a folder.
+type BuildSpec struct {
+	Context    string
+	Dockerfile string
+	Tag        string
+	Labels     map[string]string
+}
+
+// Docker is what apply needs from the Docker engine. Removing or inspecting
+// something that does not exist is not an error (nil, nil for inspect).
+type Docker interface {
+	plan.DockerReader
+	CreateNetwork(ctx context.Context, name string, labels map[string]string) (string, error)
+	RemoveNetwork(ctx context.Context, name string) error
+	CreateContainer(ctx context.Context, c ContainerSpec) (string, error)
+	StartContainer(ctx context.Context, id string) error
+	StopContainer(ctx context.Context, id string, timeout time.Duration) error
+	RemoveContainer(ctx context.Context, id string) error
+	RenameContainer(ctx context.Context, id, name string) error
+	// InspectContainer finds a container by ID or name, or returns nil.
+	InspectContainer(ctx context.Context, idOrName string) (*plan.Container, error)
+	BuildImage(ctx context.Context, b BuildSpec) (string, error)
+	TagImage(ctx context.Context, id, ref string) error
+	UntagImage(ctx context.Context, ref string) error
+}
+
+// Check is the HTTP check Consul runs for a registration.
+type Check struct {
+	URL             string        `json:"url"`
+	Interval        time.Duration `json:"interval"`
+	Timeout         time.Duration `json:"timeout"`
+	DeregisterAfter time.Duration `json:"deregister_after,omitempty"`
+}
+
+// Registration is a worker's registration in Consul, with its check.
+type Registration struct {
+	ID      string            `json:"id"`
+	Service string            `json:"service"`
+	Address string            `json:"address"`
+	Port    int               `json:"port"`
+	Meta    map[string]string `json:"meta,omitempty"`
+	Check   *Check            `json:"check,omitempty"`
+	// Passing starts the check passing instead of critical: for a worker
+	// whose check has just been seen passing under another ID.
+	Passing bool `json:"-"`
+}
+
+// Consul is what apply needs from the stack's Consul agent.
+type Consul interface {
+	plan.ConsulReader
+	Leader(ctx context.Context) (string, error)
+	Register(ctx context.Context, r Registration) error
+	Deregister(ctx context.Context, id string) error
+	// Registration reads back one registration with its check, or nil.
+	Registration(ctx context.Context, id string) (*Registration, error)
+	// Status is the aggregated check status of a registration ("" when it
+	// is not registered).
+	Status(ctx context.Context, id string) (string, error)
+	KVPut(ctx context.Context, key string, value []byte) error
+	KVDelete(ctx context.Context, key string) error
+	// Lock takes the lock at key for a session with the given TTL, waiting
+	// up to wait; held is false (with the key's value) when another
+	// session holds it.
+	Lock(ctx context.Context, key string, value []byte, ttl, wait time.Duration) (l Lock, held []byte, err error)
+}
+
+// Lock is a held Consul lock.
+type Lock interface {
+	// Lost is closed when the lock's session is gone.
+	Lost() <-chan struct{}
+	Unlock(ctx context.Context) error
+}
+
+// ConsulDialer returns a Consul client for an address.
+type ConsulDialer func(addr string) (Consul, error)

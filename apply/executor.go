@@ -1,0 +1,294 @@
+package apply
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-multierror"
+
+	"github.com/stackctl/stackctl/plan"
+	"github.com/stackctl/stackctl/spec"
+)
+
+// Options tune an Executor. The zero value is usable.
+type Options struct {
+	// Workers bounds how many steps of a group run at once; default
+	// runtime.NumCPU()*4.
+	Workers int
+	// ApplyID names this apply in labels and the journal; default random.
+	ApplyID string
+	// Operation is "apply" or "destroy", for the lock and journal.
+	Operation string
+	// Lock takes the stack's lock in Consul (LockTimeout: how long to wait
+	// for it). Without Consul yet, it is taken as soon as Consul is up.
+	Lock        bool
+	LockTimeout time.Duration
+	// Holder describes who applies, for the lock ("user@host pid N").
+	Holder string
+	// LBSettle bounds the wait for the LB to stop routing to an instance
+	// that left Consul; default 15s.
+	LBSettle time.Duration
+	// ConsulReady bounds the wait for a new Consul server to elect itself;
+	// default 60s.
+	ConsulReady time.Duration
+	// Progress receives step events; nil: none.
+	Progress Progress
+	// FailAfterStep, a test hook: the Nth step to finish (1-based) fails
+	// after doing its work, as if its last action had failed.
+	FailAfterStep int
+	// CrashAfterStep, a test hook: after the Nth step, Run returns
+	// ErrCrashed at once, leaving everything (journal included) as a
+	// killed process would.
+	CrashAfterStep int
+}
+
+// ErrCrashed is returned by Run when Options.CrashAfterStep stopped it.
+var ErrCrashed = errors.New("apply stopped by CrashAfterStep")
+
+// ErrInjected is the failure Options.FailAfterStep injects.
+var ErrInjected = errors.New("failure injected by FailAfterStep")
+
+// Executor carries out plans for one stack.
+type Executor struct {
+	Stack  *spec.Stack
+	Docker Docker
+	// Dial reaches Consul; ConsulAddr overrides where (CONSUL_HTTP_ADDR).
+	Dial       ConsulDialer
+	ConsulAddr string
+	Options
+
+	mu      sync.Mutex
+	consul  Consul
+	lock    Lock
+	journal *journal
+	done    atomic.Int64
+}
+
+// New returns an executor with defaults filled in.
+func New(s *spec.Stack, docker Docker, dial ConsulDialer, opts Options) *Executor {
+	if opts.Workers <= 0 {
+		opts.Workers = runtime.NumCPU() * 4
+	}
+	if opts.ApplyID == "" {
+		opts.ApplyID = newApplyID()
+	}
+	if opts.Operation == "" {
+		opts.Operation = "apply"
+	}
+	if opts.LBSettle <= 0 {
+		opts.LBSettle = 15 * time.Second
+	}
+	if opts.ConsulReady <= 0 {
+		opts.ConsulReady = 60 * time.Second
+	}
+	if opts.Progress == nil {
+		opts.Progress = nopProgress{}
+	}
+	return &Executor{Stack: s, Docker: docker, Dial: dial, Options: opts}
+}
+
+func newApplyID() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// Run carries out p, whose steps were computed from before. On failure it
+// rolls back (or pauses, as the failed service's update.on_failure says)
+// and returns a report with Err set. Run releases the lock it took.
+func (e *Executor) Run(ctx context.Context, p *plan.Plan, before *plan.State) *Report {
+	r := &Report{Stack: e.Stack.Name, ApplyID: e.ApplyID, Operation: e.Operation}
+	defer e.Unlock()
+	if p.Empty() {
+		return r
+	}
+	e.journal = newJournal(e.Stack, e.ApplyID, e.Operation, e.Holder, p)
+	if err := e.connectIfUp(ctx, before); err != nil {
+		r.Err = err
+		return r
+	}
+	if err := e.journal.flush(ctx, e.consulClient()); err != nil {
+		r.Err = fmt.Errorf("write journal: %w", err)
+		return r
+	}
+	st := &runState{before: before}
+	for _, group := range p.Groups() {
+		if err := e.runGroup(ctx, st, group); err != nil {
+			if errors.Is(err, ErrCrashed) {
+				r.Err = err
+				return r
+			}
+			e.fail(ctx, st, group, err, r)
+			return r
+		}
+		if group[0].Group == plan.GroupConsul && e.consulClient() == nil {
+			if err := e.connect(ctx); err != nil {
+				e.fail(ctx, st, group, err, r)
+				return r
+			}
+		}
+	}
+	r.Done = e.journal.doneIDs()
+	cleanup := multierror.Append(nil, e.removeKept(ctx, false))
+	if c := e.consulClient(); c != nil {
+		if err := e.journal.remove(ctx, c); err != nil {
+			cleanup = multierror.Append(cleanup, fmt.Errorf("delete journal: %w", err))
+		}
+	}
+	cleanup = multierror.Append(cleanup, e.removeKept(ctx, true))
+	r.Cleanup = cleanup.ErrorOrNil()
+	return r
+}
+
+// runState is what steps share while an apply runs.
+type runState struct {
+	before *plan.State
+}
+
+// runGroup runs a group's steps in parallel, at most Workers at once, and
+// returns their failures collected.
+func (e *Executor) runGroup(ctx context.Context, st *runState, group []plan.Step) error {
+	sem := make(chan struct{}, e.Workers)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var errs *multierror.Error
+	crashed := false
+	for _, step := range group {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			err := e.runStep(ctx, st, step)
+			mu.Lock()
+			defer mu.Unlock()
+			if errors.Is(err, ErrCrashed) {
+				crashed = true
+				return
+			}
+			if err != nil {
+				errs = multierror.Append(errs, &StepError{Step: step, Err: err})
+			}
+		}()
+	}
+	wg.Wait()
+	if crashed {
+		return ErrCrashed
+	}
+	return errs.ErrorOrNil()
+}
+
+// runStep records the step's undo in the journal, does it, and records the
+// outcome.
+func (e *Executor) runStep(ctx context.Context, st *runState, step plan.Step) error {
+	start := time.Now()
+	e.Progress.StepStarted(step)
+	op, err := e.operation(ctx, st, step)
+	if err == nil {
+		e.journal.set(step.ID, plan.JournalRunning, op.undo, "")
+		err = e.journal.flush(ctx, e.consulClient())
+		if err == nil {
+			err = op.do(ctx)
+		}
+	}
+	n := e.done.Add(1)
+	if err == nil && e.FailAfterStep > 0 && n == int64(e.FailAfterStep) {
+		err = ErrInjected
+	}
+	if err != nil {
+		e.journal.set(step.ID, plan.JournalFailed, nil, err.Error())
+		_ = e.journal.flush(ctx, e.consulClient())
+		e.Progress.StepFinished(step, time.Since(start), err)
+		return err
+	}
+	e.journal.set(step.ID, plan.JournalDone, nil, "")
+	if ferr := e.journal.flush(ctx, e.consulClient()); ferr != nil {
+		e.Progress.StepFinished(step, time.Since(start), ferr)
+		return ferr
+	}
+	e.Progress.StepFinished(step, time.Since(start), nil)
+	if e.CrashAfterStep > 0 && n >= int64(e.CrashAfterStep) {
+		return ErrCrashed
+	}
+	return nil
+}
+
+// fail handles a failed group: pause or roll back, and fill the report.
+func (e *Executor) fail(ctx context.Context, st *runState, group []plan.Step, err error, r *Report) {
+	r.Err = err
+	r.Failed = stepErrors(err)
+	if e.pauses(group, r.Failed) {
+		r.Paused = true
+		e.journal.pause()
+		_ = e.journal.flush(context.WithoutCancel(ctx), e.consulClient())
+		return
+	}
+	// Roll back even when ctx was cancelled (Ctrl-C): leaving the stack
+	// half-changed is worse than finishing the rollback.
+	rb := context.WithoutCancel(ctx)
+	r.RolledBack, r.RollbackErr = e.rollback(rb, e.ApplyID, e.journal.snapshot())
+	e.waitLB(rb, time.Now().UTC())
+	if r.RollbackErr == nil {
+		if c := e.consulClient(); c != nil {
+			if err := e.journal.remove(rb, c); err != nil {
+				r.RollbackErr = multierror.Append(r.RollbackErr, fmt.Errorf("delete journal: %w", err))
+			}
+		}
+	}
+}
+
+// pauses reports whether a failure leaves partial state in place: only when
+// every failed step is a worker step of a service with on_failure: pause.
+func (e *Executor) pauses(group []plan.Step, failed []*StepError) bool {
+	if len(failed) == 0 {
+		return false
+	}
+	for _, f := range failed {
+		svc := e.Stack.Service(f.Step.Service)
+		if f.Step.Kind != plan.KindWorker || svc == nil || svc.Update.OnFailure != spec.OnFailurePause {
+			return false
+		}
+	}
+	return true
+}
+
+func stepErrors(err error) []*StepError {
+	var out []*StepError
+	var merr *multierror.Error
+	if errors.As(err, &merr) {
+		for _, e := range merr.Errors {
+			var se *StepError
+			if errors.As(e, &se) {
+				out = append(out, se)
+			}
+		}
+		return out
+	}
+	var se *StepError
+	if errors.As(err, &se) {
+		out = append(out, se)
+	}
+	return out
+}
+
+// StepError is a step that failed.
+type StepError struct {
+	Step plan.Step
+	Err  error
+}
+
+func (e *StepError) Error() string { return e.Step.ID + ": " + e.Err.Error() }
+func (e *StepError) Unwrap() error { return e.Err }
+
+func (e *Executor) consulClient() Consul {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.consul
+}

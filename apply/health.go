@@ -1,0 +1,176 @@
+package apply
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/stackctl/stackctl/internal/lbsync"
+	"github.com/stackctl/stackctl/plan"
+)
+
+// pollInterval is how often apply asks Consul about a check or the LB.
+const pollInterval = 200 * time.Millisecond
+
+// lbGrace lets nginx finish a reload after the LB reported the render that
+// triggered it: new requests go to the new workers once this has passed.
+const lbGrace = 500 * time.Millisecond
+
+// ErrNotPassing is a worker whose check did not pass in time.
+type ErrNotPassing struct {
+	ID       string
+	Deadline time.Duration
+	Status   string
+	Output   string
+}
+
+func (e *ErrNotPassing) Error() string {
+	status := e.Status
+	if status == "" {
+		status = "not registered"
+	}
+	msg := fmt.Sprintf("%s did not pass its health check within %s (status %s", e.ID, e.Deadline, status)
+	if e.Output != "" {
+		msg += ": " + firstLine(e.Output)
+	}
+	return msg + ")"
+}
+
+func firstLine(s string) string {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\n' {
+			return s[:i]
+		}
+	}
+	if len(s) > 200 {
+		return s[:200] + "..."
+	}
+	return s
+}
+
+// waitPassing waits until the registration's checks pass.
+func (e *Executor) waitPassing(ctx context.Context, id string, deadline time.Duration) error {
+	if deadline <= 0 {
+		deadline = 60 * time.Second
+	}
+	c := e.consulClient()
+	tctx, cancel := context.WithTimeout(ctx, deadline)
+	defer cancel()
+	status := ""
+	for {
+		s, err := c.Status(tctx, id)
+		if err == nil {
+			status = s
+			if s == plan.CheckPassing {
+				return nil
+			}
+		}
+		select {
+		case <-tctx.Done():
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return &ErrNotPassing{ID: id, Deadline: deadline, Status: status, Output: e.checkOutput(ctx, id)}
+		case <-time.After(pollInterval):
+		}
+	}
+}
+
+// checkOutput is the last output of a registration's failing check.
+func (e *Executor) checkOutput(ctx context.Context, id string) string {
+	regs, err := e.consulClient().Registrations(ctx, e.Stack.Name)
+	if err != nil {
+		return ""
+	}
+	for _, r := range regs {
+		if r.ID == id {
+			return r.Output
+		}
+	}
+	return ""
+}
+
+// deregister removes a registration and, when it was passing (so in the LB),
+// waits until the LB has re-rendered without it.
+func (e *Executor) deregister(ctx context.Context, id string) error {
+	c := e.consulClient()
+	status, err := c.Status(ctx, id)
+	if err != nil {
+		return fmt.Errorf("status of %s: %w", id, err)
+	}
+	if err := c.Deregister(ctx, id); err != nil {
+		return fmt.Errorf("deregister %s: %w", id, err)
+	}
+	if status == plan.CheckPassing {
+		e.waitLB(ctx, time.Now().UTC())
+	}
+	return nil
+}
+
+// waitLB waits until the stack's LB has rendered after since (so without a
+// registration removed before since), up to LBSettle. Without a running LB
+// there is nothing to wait for. A silent LB is waited out, not an error:
+// nginx retries a vanished upstream on the next one anyway.
+func (e *Executor) waitLB(ctx context.Context, since time.Time) {
+	if e.Stack.LB == nil {
+		return
+	}
+	lb, err := e.Docker.InspectContainer(ctx, e.Stack.LBContainerName())
+	if err != nil || lb == nil || !lb.Running() {
+		return
+	}
+	key := e.Stack.KVPrefix() + plan.KVLBStatus
+	tctx, cancel := context.WithTimeout(ctx, e.LBSettle)
+	defer cancel()
+	for {
+		if st, ok := e.lbStatus(tctx, key); ok && st.RenderedAt.After(since) {
+			break
+		}
+		select {
+		case <-tctx.Done():
+			return
+		case <-time.After(pollInterval / 2):
+		}
+	}
+	select {
+	case <-ctx.Done():
+	case <-time.After(lbGrace):
+	}
+}
+
+func (e *Executor) lbStatus(ctx context.Context, key string) (lbsync.Status, bool) {
+	b, ok, err := e.consulClient().KVGet(ctx, key)
+	if err != nil || !ok {
+		return lbsync.Status{}, false
+	}
+	st, err := lbsync.ParseStatus(b)
+	return st, err == nil
+}
+
+// waitLBReady waits until a new LB has loaded a config: its status says so.
+func (e *Executor) waitLBReady(ctx context.Context, since time.Time, limit time.Duration) error {
+	key := e.Stack.KVPrefix() + plan.KVLBStatus
+	tctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	var last lbsync.Status
+	for {
+		st, ok := e.lbStatus(tctx, key)
+		if ok {
+			last = st
+			if st.OK && st.RenderedAt.After(since) && st.ConfigSHA256 != "" {
+				return nil
+			}
+		}
+		select {
+		case <-tctx.Done():
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if last.Error != "" {
+				return fmt.Errorf("load balancer not ready within %s: %s", limit, last.Error)
+			}
+			return fmt.Errorf("load balancer not ready within %s: no status at %s", limit, key)
+		case <-time.After(pollInterval):
+		}
+	}
+}

@@ -1,0 +1,148 @@
+package apply
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/stackctl/stackctl/plan"
+	"github.com/stackctl/stackctl/spec"
+)
+
+// Journal is the document apply keeps at <KVPrefix>journal while it runs. It
+// extends plan.Journal (which plan reads to warn about an unfinished apply)
+// with what is needed to undo each step after a crash.
+type Journal struct {
+	FormatVersion int           `json:"format_version"`
+	StartedAt     time.Time     `json:"started_at"`
+	Steps         []JournalStep `json:"steps"`
+
+	ApplyID   string `json:"apply_id"`
+	Stack     string `json:"stack"`
+	Operation string `json:"operation"`
+	Holder    string `json:"holder,omitempty"`
+	// Paused is set when a failure left the partial state in place
+	// (update.on_failure: pause): the next apply starts from it.
+	Paused bool `json:"paused,omitempty"`
+}
+
+// JournalStep is one plan step: its status and how to undo it.
+type JournalStep struct {
+	ID     string `json:"id"`
+	Status string `json:"status"`
+	Group  string `json:"group"`
+	Undo   *Undo  `json:"undo,omitempty"`
+	Error  string `json:"error,omitempty"`
+}
+
+// journal is the live copy of a Journal, flushed to Consul on change.
+type journal struct {
+	mu      sync.Mutex
+	doc     Journal
+	key     string
+	version int // bumped on every change
+	flushed int // last version written
+	wmu     sync.Mutex
+}
+
+func newJournal(s *spec.Stack, applyID, op, holder string, p *plan.Plan) *journal {
+	j := &journal{key: s.KVPrefix() + plan.KVJournal, doc: Journal{
+		FormatVersion: 1, StartedAt: time.Now().UTC(), ApplyID: applyID,
+		Stack: s.Name, Operation: op, Holder: holder,
+	}}
+	for _, st := range p.Steps {
+		j.doc.Steps = append(j.doc.Steps, JournalStep{ID: st.ID, Group: st.Group, Status: plan.JournalPending})
+	}
+	j.version = 1
+	return j
+}
+
+// set changes a step's status, and its undo when undo is not nil.
+func (j *journal) set(id, status string, undo *Undo, errText string) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	for i := range j.doc.Steps {
+		if j.doc.Steps[i].ID == id {
+			j.doc.Steps[i].Status = status
+			if undo != nil {
+				j.doc.Steps[i].Undo = undo
+			}
+			j.doc.Steps[i].Error = errText
+		}
+	}
+	j.version++
+}
+
+func (j *journal) pause() {
+	j.mu.Lock()
+	j.doc.Paused = true
+	j.version++
+	j.mu.Unlock()
+}
+
+// flush writes the journal if it changed since the last write. Without a
+// Consul yet (the first apply, before its server runs) it is kept in memory.
+func (j *journal) flush(ctx context.Context, c Consul) error {
+	if c == nil {
+		return nil
+	}
+	j.wmu.Lock()
+	defer j.wmu.Unlock()
+	j.mu.Lock()
+	if j.flushed == j.version {
+		j.mu.Unlock()
+		return nil
+	}
+	v := j.version
+	b, err := json.Marshal(j.doc)
+	j.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	if err := c.KVPut(ctx, j.key, b); err != nil {
+		return fmt.Errorf("write journal %s: %w", j.key, err)
+	}
+	j.mu.Lock()
+	if v > j.flushed {
+		j.flushed = v
+	}
+	j.mu.Unlock()
+	return nil
+}
+
+func (j *journal) remove(ctx context.Context, c Consul) error {
+	return c.KVDelete(ctx, j.key)
+}
+
+// snapshot returns a copy of the steps.
+func (j *journal) snapshot() []JournalStep {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return append([]JournalStep(nil), j.doc.Steps...)
+}
+
+func (j *journal) doneIDs() []string {
+	var out []string
+	for _, st := range j.snapshot() {
+		if st.Status == plan.JournalDone {
+			out = append(out, st.ID)
+		}
+	}
+	return out
+}
+
+// readJournal reads the journal a previous apply left, or nil.
+func readJournal(ctx context.Context, c Consul, s *spec.Stack) (*Journal, error) {
+	key := s.KVPrefix() + plan.KVJournal
+	b, ok, err := c.KVGet(ctx, key)
+	if err != nil || !ok {
+		return nil, err
+	}
+	var doc Journal
+	if err := json.Unmarshal(b, &doc); err != nil {
+		return nil, fmt.Errorf("journal %s is not readable: %w", key, err)
+	}
+	return &doc, nil
+}

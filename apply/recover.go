@@ -1,0 +1,42 @@
+package apply
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// recover deals with the journal of an apply that did not finish. The lock
+// is held (or was not asked for), so its apply is not running any more.
+func (e *Executor) recover(ctx context.Context, c Consul) (*Report, error) {
+	doc, err := readJournal(ctx, c, e.Stack)
+	if err != nil || doc == nil {
+		return nil, err
+	}
+	r := &Report{Stack: e.Stack.Name, ApplyID: doc.ApplyID, Operation: "recover " + doc.Operation}
+	if doc.Paused {
+		e.Progress.Note(fmt.Sprintf("The %s %s started at %s was paused after a failure; planning from the state it left.",
+			doc.Operation, doc.ApplyID, doc.StartedAt.UTC().Format(time.RFC3339)))
+		r.Recovered = "forgotten"
+		return r, c.KVDelete(ctx, e.Stack.KVPrefix()+"journal")
+	}
+	e.Progress.Note(fmt.Sprintf("The %s %s started at %s did not finish; rolling it back first.",
+		doc.Operation, doc.ApplyID, doc.StartedAt.UTC().Format(time.RFC3339)))
+	rb := context.WithoutCancel(ctx)
+	r.RolledBack, r.RollbackErr = e.rollback(rb, doc.ApplyID, doc.Steps)
+	r.Recovered = "rolled back"
+	if r.RollbackErr != nil {
+		r.Err = fmt.Errorf("the unfinished %s %s could not be rolled back completely", doc.Operation, doc.ApplyID)
+		return r, nil
+	}
+	// Rolling back a first apply removes the Consul that held the journal
+	// (and the lock): there is nothing left to delete or release then.
+	if _, err := c.Leader(rb); err != nil {
+		e.Unlock()
+		e.mu.Lock()
+		e.consul = nil
+		e.mu.Unlock()
+		return r, nil
+	}
+	return r, c.KVDelete(rb, e.Stack.KVPrefix()+"journal")
+}

@@ -1,0 +1,104 @@
+package apply
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/go-multierror"
+)
+
+// Report is what an apply did: the steps done, what failed, what was rolled
+// back and what could not be.
+type Report struct {
+	Stack     string
+	ApplyID   string
+	Operation string
+
+	Done   []string
+	Failed []*StepError
+	// Err is why the apply failed (nil: it succeeded).
+	Err error
+	// Paused: the failure left the partial state in place (on_failure: pause).
+	Paused bool
+	// RolledBack lists the steps undone; RollbackErr what could not be.
+	RolledBack  []string
+	RollbackErr error
+	// Cleanup is what went wrong removing kept containers after success.
+	Cleanup error
+	// Recovered says what Prepare did with an unfinished apply.
+	Recovered string
+}
+
+// OK reports whether the apply succeeded.
+func (r *Report) OK() bool { return r.Err == nil }
+
+// Write explains the report to a person.
+func (r *Report) Write(w io.Writer) error {
+	var b strings.Builder
+	switch {
+	case r.Err == nil:
+		fmt.Fprintf(&b, "%s complete: %d steps done.\n", capitalize(r.Operation), len(r.Done))
+		if r.Cleanup != nil {
+			fmt.Fprintf(&b, "Warning: some old containers could not be removed (plan shows them):\n%s", indent(errorLines(r.Cleanup)))
+		}
+		_, err := io.WriteString(w, b.String())
+		return err
+	case len(r.Failed) > 0:
+		fmt.Fprintf(&b, "%s of stack %s failed:\n", capitalize(r.Operation), r.Stack)
+		for _, f := range r.Failed {
+			fmt.Fprintf(&b, "  ✗ %s %s: %v\n", f.Step.Action, f.Step.ID, f.Err)
+		}
+	default:
+		fmt.Fprintf(&b, "%s of stack %s failed: %v\n", capitalize(r.Operation), r.Stack, r.Err)
+	}
+	switch {
+	case r.Paused:
+		fmt.Fprintf(&b, "update.on_failure is pause: the stack is left as it is now, part old and part new.\n"+
+			"Old containers are kept stopped (named <name>.old-<id>). Run `stackctl plan` to see the state,\n"+
+			"then apply again (fixed stack file) to converge.\n")
+	case len(r.RolledBack) > 0 || r.RollbackErr != nil:
+		ids := append([]string(nil), r.RolledBack...)
+		sort.Strings(ids)
+		fmt.Fprintf(&b, "Rolled back %d step(s): %s\n", len(ids), strings.Join(ids, ", "))
+		if r.RollbackErr != nil {
+			fmt.Fprintf(&b, "Could NOT roll back:\n%s", indent(errorLines(r.RollbackErr)))
+			fmt.Fprintf(&b, "The journal is kept at %sjournal; the next apply tries again.\n", "stackctl/"+r.Stack+"/")
+		} else {
+			fmt.Fprintf(&b, "The stack is as it was before the apply: the same containers, registrations and LB config.\n")
+		}
+	default:
+		fmt.Fprintf(&b, "Nothing had been changed.\n")
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func capitalize(s string) string {
+	if s == "" {
+		return "Apply"
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+func errorLines(err error) []string {
+	var merr *multierror.Error
+	if errors.As(err, &merr) {
+		var out []string
+		for _, e := range merr.Errors {
+			out = append(out, errorLines(e)...)
+		}
+		return out
+	}
+	return []string{err.Error()}
+}
+
+func indent(lines []string) string {
+	var b strings.Builder
+	for _, l := range lines {
+		b.WriteString("  - " + l + "\n")
+	}
+	return b.String()
+}

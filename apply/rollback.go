@@ -1,0 +1,265 @@
+package apply
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-multierror"
+
+	"github.com/stackctl/stackctl/plan"
+	"github.com/stackctl/stackctl/spec"
+)
+
+// rollback undoes every step that started, group by group in reverse, the
+// steps of a group in parallel. It returns the steps it undid and what it
+// could not undo.
+func (e *Executor) rollback(ctx context.Context, applyID string, steps []JournalStep) ([]string, error) {
+	var groups [][]JournalStep
+	for i, st := range steps {
+		if i == 0 || steps[i-1].Group != st.Group {
+			groups = append(groups, nil)
+		}
+		groups[len(groups)-1] = append(groups[len(groups)-1], st)
+	}
+	var undone []string
+	var errs *multierror.Error
+	for g := len(groups) - 1; g >= 0; g-- {
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		sem := make(chan struct{}, e.Workers)
+		for _, st := range groups[g] {
+			if st.Status == plan.JournalPending || st.Undo == nil {
+				continue
+			}
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				start := time.Now()
+				err := e.undo(ctx, applyID, st.Undo)
+				e.Progress.StepUndone(st.ID, time.Since(start), err)
+				mu.Lock()
+				defer mu.Unlock()
+				if err != nil {
+					errs = multierror.Append(errs, fmt.Errorf("undo %s: %w", st.ID, err))
+					return
+				}
+				undone = append(undone, st.ID)
+			}()
+		}
+		wg.Wait()
+	}
+	return undone, errs.ErrorOrNil()
+}
+
+// undo carries out one Undo.
+func (e *Executor) undo(ctx context.Context, applyID string, u *Undo) error {
+	switch u.Op {
+	case UndoNone, "":
+		return nil
+	case UndoNetwork:
+		n, err := e.Docker.InspectNetwork(ctx, u.Name)
+		if err != nil || n == nil || n.Labels[LabelApply] != applyID {
+			return err
+		}
+		return e.Docker.RemoveNetwork(ctx, u.Name)
+	case UndoContainer:
+		return e.restore(ctx, applyID, u.Restore)
+	case UndoRegistration:
+		return e.restoreRegistration(ctx, u.Name, u.Registration)
+	case UndoKV:
+		c := e.consulClient()
+		if c == nil {
+			return fmt.Errorf("Consul is not reachable to restore %s", u.Name)
+		}
+		if u.Value == nil {
+			return c.KVDelete(ctx, u.Name)
+		}
+		return c.KVPut(ctx, u.Name, []byte(*u.Value))
+	case UndoImage:
+		if u.ImageID == "" {
+			return e.Docker.UntagImage(ctx, u.Name)
+		}
+		return e.Docker.TagImage(ctx, u.ImageID, u.Name)
+	}
+	return fmt.Errorf("unknown undo operation %q (journal written by another stackctl version?)", u.Op)
+}
+
+// restoreRegistration puts a registration back as it was (prev nil: it did
+// not exist), at its container's current address.
+func (e *Executor) restoreRegistration(ctx context.Context, id string, prev *Registration) error {
+	c := e.consulClient()
+	if c == nil {
+		return fmt.Errorf("Consul is not reachable to restore registration %s", id)
+	}
+	if prev == nil {
+		return e.deregister(ctx, id)
+	}
+	reg := *prev
+	if ctr, err := e.Docker.InspectContainer(ctx, id); err == nil && ctr != nil && ctr.Running() {
+		if ip := ctr.IP(e.Stack.NetworkName()); ip != "" && ip != reg.Address {
+			reg.Address = ip
+			reg.Check = moveCheck(reg.Check, prev.Address, ip)
+		}
+	}
+	return c.Register(ctx, reg)
+}
+
+// moveCheck points a check URL at a new address.
+func moveCheck(chk *Check, from, to string) *Check {
+	if chk == nil || from == "" {
+		return chk
+	}
+	out := *chk
+	prefix := "http://" + from + ":"
+	if len(out.URL) > len(prefix) && out.URL[:len(prefix)] == prefix {
+		out.URL = "http://" + to + ":" + out.URL[len(prefix):]
+	}
+	return &out
+}
+
+// restore puts a container slot back: the old container under its name,
+// running as before, registered as before and passing; then every
+// container the apply made for the slot leaves Consul, the LB, and Docker.
+func (e *Executor) restore(ctx context.Context, applyID string, r *Restore) error {
+	if r == nil {
+		return nil
+	}
+	news, err := e.newContainers(ctx, applyID, r)
+	if err != nil {
+		return err
+	}
+	var errs *multierror.Error
+	if r.OldID != "" {
+		if err := e.restoreOld(ctx, r, news); err != nil {
+			errs = multierror.Append(errs, err)
+		}
+	}
+	if c := e.consulClient(); c != nil && r.Role == plan.RoleWorker {
+		ids := []string{}
+		if r.OldReg == nil {
+			ids = append(ids, r.Name)
+		}
+		if r.TmpName != "" {
+			ids = append(ids, r.TmpName)
+		}
+		for _, n := range news {
+			if n.Name != r.Name && n.Name != r.TmpName {
+				ids = append(ids, n.Name)
+			}
+		}
+		for _, id := range ids {
+			if err := e.deregister(ctx, id); err != nil {
+				errs = multierror.Append(errs, err)
+			}
+		}
+	}
+	for _, n := range news {
+		if err := e.Docker.RemoveContainer(ctx, n.ID); err != nil {
+			errs = multierror.Append(errs, fmt.Errorf("remove %s: %w", n.Name, err))
+		}
+	}
+	return errs.ErrorOrNil()
+}
+
+func (e *Executor) restoreOld(ctx context.Context, r *Restore, news []plan.Container) error {
+	old, err := e.Docker.InspectContainer(ctx, r.OldID)
+	if err != nil {
+		return fmt.Errorf("inspect %s: %w", r.Name, err)
+	}
+	if old == nil {
+		return fmt.Errorf("the previous container %s (%.12s) no longer exists: it cannot be restored", r.Name, r.OldID)
+	}
+	if old.Name != r.Name {
+		for _, n := range news {
+			if n.Name == r.Name {
+				aside := r.TmpName
+				if aside == "" {
+					aside = r.Name + ".rollback-" + n.ID[:min(12, len(n.ID))]
+				}
+				if err := e.Docker.RenameContainer(ctx, n.ID, aside); err != nil {
+					return fmt.Errorf("rename %s out of the way: %w", n.Name, err)
+				}
+			}
+		}
+		if err := e.Docker.RenameContainer(ctx, old.ID, r.Name); err != nil {
+			return fmt.Errorf("rename %s back to %s: %w", old.Name, r.Name, err)
+		}
+	}
+	switch {
+	case r.OldRunning && !old.Running():
+		if err := e.Docker.StartContainer(ctx, old.ID); err != nil {
+			return fmt.Errorf("start %s again: %w", r.Name, err)
+		}
+		if old, err = e.Docker.InspectContainer(ctx, old.ID); err != nil || old == nil {
+			return fmt.Errorf("inspect %s: %v", r.Name, orMissing(err))
+		}
+	case !r.OldRunning && old.Running():
+		if err := e.Docker.StopContainer(ctx, old.ID, workerStopTimeout); err != nil {
+			return fmt.Errorf("stop %s again: %w", r.Name, err)
+		}
+	}
+	if r.OldReg == nil || e.consulClient() == nil {
+		return nil
+	}
+	reg := *r.OldReg
+	if ip := old.IP(e.Stack.NetworkName()); ip != "" && ip != reg.Address {
+		reg.Check = moveCheck(reg.Check, reg.Address, ip)
+		reg.Address = ip
+	}
+	if err := e.consulClient().Register(ctx, reg); err != nil {
+		return fmt.Errorf("register %s again: %w", reg.ID, err)
+	}
+	if !r.OldRunning {
+		return nil
+	}
+	return e.waitPassing(ctx, reg.ID, time.Duration(r.Deadline)*time.Millisecond)
+}
+
+// newContainers are the containers apply applyID made for a slot.
+func (e *Executor) newContainers(ctx context.Context, applyID string, r *Restore) ([]plan.Container, error) {
+	all, err := e.Docker.ListContainers(ctx, e.Stack.Name)
+	if err != nil {
+		return nil, fmt.Errorf("list containers: %w", err)
+	}
+	var out []plan.Container
+	for _, c := range all {
+		l := c.Labels
+		if c.ID == r.OldID || l[LabelApply] != applyID || l[spec.LabelRole] != r.Role {
+			continue
+		}
+		if r.Role == plan.RoleWorker && (l[spec.LabelService] != r.Service || l[spec.LabelSlot] != strconv.Itoa(r.Slot)) {
+			continue
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// removeKept removes the containers a successful apply kept stopped:
+// the replaced and destroyed ones. Consul's own container goes last of all,
+// after the journal (which lives in it) is deleted.
+func (e *Executor) removeKept(ctx context.Context, consul bool) error {
+	var errs *multierror.Error
+	for _, st := range e.journal.snapshot() {
+		u := st.Undo
+		if st.Status != plan.JournalDone || u == nil {
+			continue
+		}
+		if u.Restore != nil && u.Restore.Discard && u.Restore.OldID != "" && (u.Restore.Role == plan.RoleConsul) == consul {
+			if err := e.Docker.RemoveContainer(ctx, u.Restore.OldID); err != nil {
+				errs = multierror.Append(errs, fmt.Errorf("remove %s: %w", u.Restore.Name, err))
+			}
+		}
+		if consul && u.Op == UndoNone && st.ID == string(plan.KindNetwork)+"/"+u.Name {
+			if err := e.Docker.RemoveNetwork(ctx, u.Name); err != nil {
+				errs = multierror.Append(errs, fmt.Errorf("remove network %s: %w", u.Name, err))
+			}
+		}
+	}
+	return errs.ErrorOrNil()
+}

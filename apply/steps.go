@@ -1,0 +1,192 @@
+package apply
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+
+	"github.com/stackctl/stackctl/plan"
+)
+
+// operation is a step ready to run: its undo, computed from live state
+// before anything changes, and the change itself.
+type operation struct {
+	undo *Undo
+	do   func(ctx context.Context) error
+}
+
+// ErrUnsupported is a step this version of apply cannot carry out.
+var ErrUnsupported = errors.New("not supported by this version of stackctl apply")
+
+// operation prepares a step. It only reads.
+func (e *Executor) operation(ctx context.Context, st *runState, step plan.Step) (*operation, error) {
+	switch step.Kind {
+	case plan.KindNetwork:
+		return e.networkOp(step)
+	case plan.KindConsul:
+		return e.consulOp(ctx, st, step)
+	case plan.KindLB:
+		return e.lbOp(ctx, st, step)
+	case plan.KindImage:
+		return e.imageOp(ctx, step)
+	case plan.KindWorker:
+		return e.workerOp(ctx, st, step)
+	case plan.KindRegistration:
+		return e.registrationOp(ctx, st, step)
+	case plan.KindTemplate:
+		return e.templateOp(ctx, step)
+	}
+	return nil, fmt.Errorf("%s %s: kind %s: %w", step.Action, step.Target, step.Kind, ErrUnsupported)
+}
+
+func unsupported(step plan.Step) error {
+	return fmt.Errorf("%s of %s %s: %w", step.Action, step.Kind, step.Target, ErrUnsupported)
+}
+
+// labels adds the apply's label to an object's labels.
+func (e *Executor) labels(base map[string]string) map[string]string {
+	out := maps.Clone(base)
+	out[LabelApply] = e.ApplyID
+	return out
+}
+
+func (e *Executor) networkOp(step plan.Step) (*operation, error) {
+	switch step.Action {
+	case plan.ActionCreate:
+		return &operation{
+			undo: &Undo{Op: UndoNetwork, Name: step.Target},
+			do: func(ctx context.Context) error {
+				_, err := e.Docker.CreateNetwork(ctx, step.Target, e.labels(plan.NetworkLabels(e.Stack)))
+				if err != nil {
+					return fmt.Errorf("create network %s: %w%s", step.Target, err, conflictHint(err))
+				}
+				return nil
+			},
+		}, nil
+	case plan.ActionDestroy:
+		// Removed at the end, once no container of the stack is left on it.
+		return &operation{undo: &Undo{Op: UndoNone, Name: step.Target}, do: func(context.Context) error { return nil }}, nil
+	}
+	return nil, unsupported(step)
+}
+
+// conflictHint explains a name clash on a first apply: another apply of the
+// same stack is creating it right now.
+func conflictHint(err error) string {
+	if errors.Is(err, ErrNameConflict) {
+		return " (another apply of this stack may be running: on a first apply the lock can only be taken once Consul runs)"
+	}
+	return ""
+}
+
+func (e *Executor) templateOp(ctx context.Context, step plan.Step) (*operation, error) {
+	c := e.consulClient()
+	if c == nil {
+		return nil, errors.New("Consul is not reachable")
+	}
+	prev, ok, err := c.KVGet(ctx, step.Target)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", step.Target, err)
+	}
+	undo := &Undo{Op: UndoKV, Name: step.Target}
+	if ok {
+		s := string(prev)
+		undo.Value = &s
+	}
+	switch step.Action {
+	case plan.ActionCreate, plan.ActionRender:
+		if e.Stack.LB == nil {
+			return nil, unsupported(step)
+		}
+		src := []byte(e.Stack.LB.TemplateSource)
+		return &operation{undo: undo, do: func(ctx context.Context) error {
+			return c.KVPut(ctx, step.Target, src)
+		}}, nil
+	case plan.ActionDestroy:
+		return &operation{undo: undo, do: func(ctx context.Context) error {
+			return c.KVDelete(ctx, step.Target)
+		}}, nil
+	}
+	return nil, unsupported(step)
+}
+
+func (e *Executor) imageOp(ctx context.Context, step plan.Step) (*operation, error) {
+	if step.Action == plan.ActionPull {
+		return nil, fmt.Errorf("image %s is not present locally and stackctl never pulls (no registry): build it first (for the reference images: make images)", step.Target)
+	}
+	if step.Action != plan.ActionBuild {
+		return nil, unsupported(step)
+	}
+	svc := e.Stack.Service(step.Service)
+	if svc == nil || svc.Build == nil {
+		return nil, fmt.Errorf("build %s: service %q has no build section", step.Target, step.Service)
+	}
+	prev, err := e.Docker.InspectImage(ctx, step.Target)
+	if err != nil {
+		return nil, fmt.Errorf("inspect image %s: %w", step.Target, err)
+	}
+	undo := &Undo{Op: UndoImage, Name: step.Target}
+	if prev != nil {
+		undo.ImageID = prev.ID
+	}
+	return &operation{undo: undo, do: func(ctx context.Context) error {
+		hash, err := plan.ContextHash(svc.Build.Context)
+		if err != nil {
+			return err
+		}
+		dockerfile := svc.Build.Dockerfile
+		if dockerfile == "" {
+			dockerfile = "Dockerfile"
+		}
+		_, err = e.Docker.BuildImage(ctx, BuildSpec{
+			Context: svc.Build.Context, Dockerfile: dockerfile, Tag: step.Target,
+			Labels: e.labels(plan.ImageBuildLabels(e.Stack, hash)),
+		})
+		if err != nil {
+			return fmt.Errorf("build %s from %s: %w", step.Target, svc.Build.Context, err)
+		}
+		return nil
+	}}, nil
+}
+
+func (e *Executor) registrationOp(ctx context.Context, st *runState, step plan.Step) (*operation, error) {
+	c := e.consulClient()
+	if c == nil {
+		return nil, errors.New("Consul is not reachable")
+	}
+	prev, err := c.Registration(ctx, step.Target)
+	if err != nil {
+		return nil, fmt.Errorf("read registration %s: %w", step.Target, err)
+	}
+	undo := &Undo{Op: UndoRegistration, Name: step.Target, Registration: prev}
+	switch step.Action {
+	case plan.ActionDeregister:
+		return &operation{undo: undo, do: func(ctx context.Context) error {
+			return e.deregister(ctx, step.Target)
+		}}, nil
+	case plan.ActionRegister, plan.ActionUpdate:
+		svc := e.Stack.Service(step.Service)
+		if svc == nil {
+			return nil, unsupported(step)
+		}
+		return &operation{undo: undo, do: func(ctx context.Context) error {
+			ctr, err := e.Docker.InspectContainer(ctx, step.Target)
+			if err != nil || ctr == nil {
+				return fmt.Errorf("register %s: its container: %v", step.Target, orMissing(err))
+			}
+			status, _ := c.Status(ctx, step.Target)
+			reg := e.workerRegistration(svc, step.Slot, step.Target, ctr.IP(e.Stack.NetworkName()))
+			reg.Passing = status == plan.CheckPassing
+			return c.Register(ctx, reg)
+		}}, nil
+	}
+	return nil, unsupported(step)
+}
+
+func orMissing(err error) error {
+	if err == nil {
+		return errors.New("does not exist")
+	}
+	return err
+}

@@ -1,0 +1,395 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mattn/go-isatty"
+	"github.com/spf13/cobra"
+
+	"github.com/stackctl/stackctl/apply"
+	"github.com/stackctl/stackctl/internal/consulapi"
+	"github.com/stackctl/stackctl/internal/dockerapi"
+	"github.com/stackctl/stackctl/plan"
+	"github.com/stackctl/stackctl/plan/views"
+	"github.com/stackctl/stackctl/spec"
+)
+
+// applyOptions are apply's flags.
+type applyOptions struct {
+	file        string
+	autoApprove bool
+	lock        bool
+	lockTimeout time.Duration
+}
+
+func newApplyCmd() *cobra.Command {
+	var opts applyOptions
+	cmd := &cobra.Command{
+		Use:   "apply [-f FILE] [--auto-approve] [PLAN]",
+		Short: "Make the changes a plan shows",
+		Long: `Apply makes the live stack match the stack file: it plans, shows the plan,
+asks for confirmation (unless --auto-approve) and carries it out in a safe
+order, gated on health. New workers pass their checks before old ones leave
+the load balancer; if anything fails, everything is put back as it was.
+
+Given a PLAN file saved by "stackctl plan -out", apply carries out exactly
+that plan without asking, and refuses it if the live state moved since it was
+made. Two applies of one stack never run at once: apply takes a lock in
+Consul, waiting up to -lock-timeout for it.`,
+		Example: `  stackctl apply -f stack.yaml
+  stackctl apply -f stack.yaml --auto-approve
+  stackctl plan -out primes.plan && stackctl apply primes.plan
+  stackctl apply -lock-timeout 2m`,
+		Args: args(cobra.MaximumNArgs(1)),
+		RunE: func(cmd *cobra.Command, argv []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
+			defer stop()
+			planFile := ""
+			if len(argv) == 1 {
+				planFile = argv[0]
+			}
+			return runApply(ctx, cmd.InOrStdin(), cmd.OutOrStdout(), opts, planFile)
+		},
+	}
+	addFileFlag(cmd, &opts.file)
+	cmd.Flags().BoolVar(&opts.autoApprove, "auto-approve", false, "apply without asking for confirmation")
+	cmd.Flags().BoolVar(&opts.lock, "lock", true, "hold the stack's lock in Consul while applying (-lock=false to skip)")
+	cmd.Flags().DurationVar(&opts.lockTimeout, "lock-timeout", 0, "how long to wait for the lock (0: fail at once if it is held)")
+	return cmd
+}
+
+// loadStack reads and parses a stack file, returning its bytes too (a saved
+// plan records their hash).
+func loadStack(file string) (*spec.Stack, []byte, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read stack file: %w", err)
+	}
+	dir, err := filepath.Abs(filepath.Dir(file))
+	if err != nil {
+		return nil, nil, fmt.Errorf("read stack file: %w", err)
+	}
+	st, err := spec.Parse(file, data, os.LookupEnv, dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	return st, data, nil
+}
+
+// savedPlan loads a plan file and the stack file it was made from, refusing
+// it when the stack file or template changed since.
+func savedPlan(path string) (*plan.File, *spec.Stack, error) {
+	f, err := plan.LoadFile(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, data, err := loadStack(f.StackFile)
+	if err != nil {
+		return nil, nil, err
+	}
+	if plan.SHA256(data) != f.StackSHA256 {
+		return nil, nil, fmt.Errorf("the stack file %s changed since the plan %s was made: run `stackctl plan -out %s` again", f.StackFile, path, path)
+	}
+	tmpl := ""
+	if st.LB != nil {
+		tmpl = plan.SHA256([]byte(st.LB.TemplateSource))
+	}
+	if tmpl != f.TemplateSHA256 {
+		return nil, nil, fmt.Errorf("the LB template changed since the plan %s was made: run `stackctl plan -out %s` again", path, path)
+	}
+	return f, st, nil
+}
+
+// applySession is the part shared by apply and destroy: the stack, its
+// executor and the live state, with the lock held and any unfinished apply
+// dealt with.
+type applySession struct {
+	stack  *spec.Stack
+	docker *dockerapi.Client
+	exec   *apply.Executor
+	state  *plan.State
+	out    io.Writer
+	prog   *progressView
+}
+
+func openSession(ctx context.Context, out io.Writer, st *spec.Stack, op string, lock bool, lockTimeout time.Duration) (*applySession, error) {
+	docker, err := dockerapi.New()
+	if err != nil {
+		return nil, fmt.Errorf("Docker client: %w", err)
+	}
+	prog := newProgressView(out)
+	exec := apply.New(st, docker, consulapi.Dialer, apply.Options{
+		Operation: op, Lock: lock, LockTimeout: lockTimeout, Holder: apply.DefaultHolder(), Progress: prog,
+	})
+	exec.ConsulAddr = os.Getenv("CONSUL_HTTP_ADDR")
+	s := &applySession{stack: st, docker: docker, exec: exec, out: out, prog: prog}
+	if s.state, err = observe(ctx, st); err != nil {
+		s.close()
+		return nil, fmt.Errorf("cannot read the live state of stack %s: %w", st.Name, err)
+	}
+	rec, err := exec.Prepare(ctx, s.state)
+	if err != nil {
+		s.close()
+		return nil, err
+	}
+	if rec != nil {
+		if rec.Err != nil {
+			_ = rec.Write(out)
+			s.close()
+			return nil, rec.Err
+		}
+		if rec.Recovered == "rolled back" {
+			fmt.Fprintf(out, "Rolled back the unfinished %s: %d step(s) undone.\n\n", strings.TrimPrefix(rec.Operation, "recover "), len(rec.RolledBack))
+		}
+		if s.state, err = observe(ctx, st); err != nil {
+			s.close()
+			return nil, fmt.Errorf("cannot read the live state of stack %s: %w", st.Name, err)
+		}
+	}
+	return s, nil
+}
+
+func (s *applySession) close() {
+	s.exec.Unlock()
+	s.docker.Close()
+}
+
+func runApply(ctx context.Context, in io.Reader, out io.Writer, o applyOptions, planFile string) error {
+	var saved *plan.File
+	var st *spec.Stack
+	var err error
+	if planFile != "" {
+		saved, st, err = savedPlan(planFile)
+	} else {
+		st, _, err = loadStack(o.file)
+	}
+	if err != nil {
+		return exitWith(exitFailure, err)
+	}
+	s, err := openSession(ctx, out, st, "apply", o.lock, o.lockTimeout)
+	if err != nil {
+		return exitWith(exitFailure, err)
+	}
+	defer s.close()
+
+	p := plan.Compute(st, s.state)
+	if saved != nil {
+		if fp := plan.Fingerprint(s.state); fp != saved.Fingerprint {
+			return exitWith(exitFailure, fmt.Errorf("the live state of stack %s changed since the plan %s was made (fingerprint %.19s, now %.19s): run `stackctl plan -out %s` again and review it",
+				st.Name, planFile, saved.Fingerprint, fp, planFile))
+		}
+		p = saved.Plan
+	}
+	color := styleFor(out).on
+	if err := views.Human(out, p, color); err != nil {
+		return exitWith(exitFailure, err)
+	}
+	if p.Empty() {
+		return nil
+	}
+	if saved == nil && !o.autoApprove {
+		if err := confirm(in, out, "Do you want to perform these actions?",
+			"stackctl will perform the actions described above."); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintln(out)
+	report := s.exec.Run(ctx, p, s.state)
+	s.prog.stop()
+	fmt.Fprintln(out)
+	if err := report.Write(out); err != nil {
+		return exitWith(exitFailure, err)
+	}
+	if !report.OK() {
+		return exitWith(exitFailure, nil)
+	}
+	printWhereToLook(ctx, out, s)
+	return nil
+}
+
+// confirm asks for "yes", as Terraform does. Without a terminal to ask on it
+// is an error: nothing is changed without consent.
+func confirm(in io.Reader, out io.Writer, question, detail string) error {
+	if f, ok := in.(*os.File); !ok || !(isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd())) {
+		return exitWith(exitFailure, errors.New("no terminal to confirm on: run with --auto-approve to apply without confirmation"))
+	}
+	fmt.Fprintf(out, "\n%s\n  %s\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ", question, detail)
+	line, err := bufio.NewReader(in).ReadString('\n')
+	if err != nil && line == "" {
+		return exitWith(exitFailure, fmt.Errorf("read confirmation: %w", err))
+	}
+	if strings.TrimSpace(line) != "yes" {
+		fmt.Fprintln(out, "\nCancelled: nothing was changed.")
+		return exitWith(exitFailure, nil)
+	}
+	return nil
+}
+
+// printWhereToLook tells where the stack answers: the LB's and Consul's
+// published ports, as Docker bound them.
+func printWhereToLook(ctx context.Context, out io.Writer, s *applySession) {
+	var lines []string
+	if s.stack.LB != nil {
+		if c, err := s.docker.InspectContainer(ctx, s.stack.LBContainerName()); err == nil && c != nil {
+			for _, p := range c.Ports {
+				lines = append(lines, fmt.Sprintf("  Load balancer:  curl http://%s/", dialable(p)))
+			}
+		}
+	}
+	if s.stack.Consul.Managed() {
+		if c, err := s.docker.InspectContainer(ctx, s.stack.ConsulContainerName()); err == nil && c != nil {
+			for _, p := range c.Ports {
+				if p.ContainerPort == 8500 {
+					lines = append(lines, fmt.Sprintf("  Consul UI:      http://%s/ui/", dialable(p)))
+				}
+			}
+		}
+	}
+	if len(lines) > 0 {
+		fmt.Fprintf(out, "\nStack %s is up:\n%s\n", s.stack.Name, strings.Join(lines, "\n"))
+	}
+}
+
+func dialable(p plan.PublishedPort) string {
+	ip := p.HostIP
+	switch ip {
+	case "", "0.0.0.0", "::":
+		ip = "127.0.0.1"
+	}
+	return net.JoinHostPort(ip, strconv.Itoa(p.HostPort))
+}
+
+// progressView shows steps as they run: on a terminal, a line per finished
+// step and a live line of what is still running; otherwise plain log lines.
+type progressView struct {
+	mu      sync.Mutex
+	out     io.Writer
+	tty     bool
+	style   style
+	running map[string]time.Time
+	status  bool // a live line is on screen
+	quit    chan struct{}
+	done    chan struct{}
+}
+
+func newProgressView(out io.Writer) *progressView {
+	f, ok := out.(*os.File)
+	tty := ok && isatty.IsTerminal(f.Fd()) && os.Getenv("TERM") != "dumb"
+	v := &progressView{out: out, tty: tty, style: styleFor(out), running: map[string]time.Time{}}
+	if tty {
+		v.quit, v.done = make(chan struct{}), make(chan struct{})
+		go v.tick()
+	}
+	return v
+}
+
+func (v *progressView) tick() {
+	defer close(v.done)
+	t := time.NewTicker(500 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-v.quit:
+			return
+		case <-t.C:
+			v.mu.Lock()
+			v.drawStatus()
+			v.mu.Unlock()
+		}
+	}
+}
+
+func (v *progressView) stop() {
+	if v.quit == nil {
+		return
+	}
+	close(v.quit)
+	<-v.done
+	v.quit = nil
+	v.mu.Lock()
+	v.clearStatus()
+	v.mu.Unlock()
+}
+
+func (v *progressView) clearStatus() {
+	if v.status {
+		fmt.Fprint(v.out, "\r\x1b[2K")
+		v.status = false
+	}
+}
+
+func (v *progressView) drawStatus() {
+	v.clearStatus()
+	if len(v.running) == 0 {
+		return
+	}
+	oldest, since := "", time.Now()
+	for id, t := range v.running {
+		if t.Before(since) {
+			oldest, since = id, t
+		}
+	}
+	line := fmt.Sprintf("  … %d running: %s (%s)", len(v.running), oldest, time.Since(since).Round(time.Second))
+	if len(line) > 100 {
+		line = line[:100]
+	}
+	fmt.Fprint(v.out, line)
+	v.status = true
+}
+
+func (v *progressView) line(format string, a ...any) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.clearStatus()
+	if !v.tty {
+		fmt.Fprintf(v.out, "%s ", time.Now().UTC().Format("15:04:05"))
+	}
+	fmt.Fprintf(v.out, format+"\n", a...)
+	if v.tty {
+		v.drawStatus()
+	}
+}
+
+func (v *progressView) StepStarted(st plan.Step) {
+	v.mu.Lock()
+	v.running[st.ID] = time.Now()
+	v.mu.Unlock()
+	if !v.tty {
+		v.line("start   %s %s", st.Action, st.ID)
+	}
+}
+
+func (v *progressView) StepFinished(st plan.Step, elapsed time.Duration, err error) {
+	v.mu.Lock()
+	delete(v.running, st.ID)
+	v.mu.Unlock()
+	d := elapsed.Round(100 * time.Millisecond)
+	if err != nil {
+		v.line("  %s %s %s (%s): %v", v.style.red("✗ FAILED"), st.Action, st.ID, d, err)
+		return
+	}
+	v.line("  %s %s %s (%s)", v.style.green("✓"), st.Action, st.ID, d)
+}
+
+func (v *progressView) StepUndone(id string, elapsed time.Duration, err error) {
+	d := elapsed.Round(100 * time.Millisecond)
+	if err != nil {
+		v.line("  %s undo %s (%s): %v", v.style.red("✗ FAILED"), id, d, err)
+		return
+	}
+	v.line("  ↺ undone %s (%s)", id, d)
+}
+
+func (v *progressView) Note(msg string) { v.line("%s", msg) }

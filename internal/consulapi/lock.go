@@ -1,0 +1,116 @@
+package consulapi
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/consul/api"
+
+	"github.com/stackctl/stackctl/apply"
+)
+
+// lockRetry is how often a waiting Lock tries again (it also wakes up
+// early through a blocking query on the key).
+const lockRetry = time.Second
+
+// Lock takes the lock at key with a new session of the given TTL, renewed
+// in the background until Unlock. A session whose holder died expires after
+// its TTL (Consul allows up to twice that), releasing the lock; the lock
+// delay is 1ms so the next holder need not wait longer. It waits up to
+// wait; when the lock stays held it returns a nil Lock and the key's value.
+func (c *Client) Lock(ctx context.Context, key string, value []byte, ttl, wait time.Duration) (apply.Lock, []byte, error) {
+	wo := (&api.WriteOptions{}).WithContext(ctx)
+	id, _, err := c.api.Session().Create(&api.SessionEntry{
+		Name:      "stackctl lock " + key,
+		TTL:       ttl.String(),
+		Behavior:  api.SessionBehaviorRelease,
+		LockDelay: time.Millisecond,
+	}, wo)
+	if err != nil {
+		return nil, nil, fmt.Errorf("create session: %w", err)
+	}
+	deadline := time.Now().Add(wait)
+	for {
+		ok, _, err := c.api.KV().Acquire(&api.KVPair{Key: key, Value: value, Session: id}, wo)
+		if err != nil {
+			c.destroySession(id)
+			return nil, nil, fmt.Errorf("acquire %s: %w", key, err)
+		}
+		if ok {
+			return c.holdLock(key, id, ttl), nil, nil
+		}
+		pair, meta, err := c.api.KV().Get(key, (&api.QueryOptions{}).WithContext(ctx))
+		if err != nil {
+			c.destroySession(id)
+			return nil, nil, fmt.Errorf("read %s: %w", key, err)
+		}
+		var held []byte
+		var index uint64
+		if pair != nil {
+			held = pair.Value
+		}
+		if meta != nil {
+			index = meta.LastIndex
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			c.destroySession(id)
+			return nil, held, nil
+		}
+		// Wait for the key to change (released) or a retry period.
+		q := (&api.QueryOptions{WaitIndex: index, WaitTime: min(left, lockRetry)}).WithContext(ctx)
+		if _, _, err := c.api.KV().Get(key, q); err != nil && ctx.Err() != nil {
+			c.destroySession(id)
+			return nil, nil, ctx.Err()
+		}
+	}
+}
+
+func (c *Client) destroySession(id string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, _ = c.api.Session().Destroy(id, (&api.WriteOptions{}).WithContext(ctx))
+}
+
+// heldLock renews its session until Unlock, and closes lost when renewing
+// fails for good.
+type heldLock struct {
+	c       *Client
+	key, id string
+	stop    chan struct{}
+	lost    chan struct{}
+	once    sync.Once
+	done    sync.WaitGroup
+}
+
+func (c *Client) holdLock(key, id string, ttl time.Duration) *heldLock {
+	l := &heldLock{c: c, key: key, id: id, stop: make(chan struct{}), lost: make(chan struct{})}
+	l.done.Add(1)
+	go func() {
+		defer l.done.Done()
+		defer close(l.lost)
+		_ = c.api.Session().RenewPeriodic(ttl.String(), id, nil, l.stop)
+	}()
+	return l
+}
+
+func (l *heldLock) Lost() <-chan struct{} { return l.lost }
+
+// Unlock releases the key and destroys the session.
+func (l *heldLock) Unlock(ctx context.Context) error {
+	var err error
+	l.once.Do(func() {
+		close(l.stop)
+		l.done.Wait()
+		wo := (&api.WriteOptions{}).WithContext(ctx)
+		if _, _, e := l.c.api.KV().Release(&api.KVPair{Key: l.key, Session: l.id}, wo); e != nil {
+			err = fmt.Errorf("release %s: %w", l.key, e)
+		}
+		if _, e := l.c.api.Session().Destroy(l.id, wo); e != nil && err == nil {
+			err = fmt.Errorf("destroy session: %w", e)
+		}
+	})
+	return err
+}
