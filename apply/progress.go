@@ -17,7 +17,7 @@ type Progress interface {
 
 type nopProgress struct{}
 
-func (nopProgress) StepStarted(plan.Step)                         {}
+func (nopProgress) StepStarted(plan.Step)                        {}
 func (nopProgress) StepFinished(plan.Step, time.Duration, error) {}
 func (nopProgress) StepUndone(string, time.Duration, error)      {}
 func (nopProgress) Note(string)                                  {}
