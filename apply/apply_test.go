@@ -1,0 +1,418 @@
+package apply
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stackctl/stackctl/plan"
+	"github.com/stackctl/stackctl/spec"
+)
+
+const testTemplate = `upstream web {
+{{range service "web"}}  server {{.Address}}:{{.Port}};
+{{else}}  server 127.0.0.1:65535 down;
+{{end}}}
+`
+
+// stackFile is a stack with a managed Consul, one service "web" and an LB.
+func stackFile(t *testing.T, replicas int, image, order, onFailure string, parallelism int) *spec.Stack {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "nginx.ctmpl"), []byte(testTemplate), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	src := fmt.Sprintf(`version: 1
+name: unit
+consul:
+  image: consul:test
+  ports: ["127.0.0.1:18500:8500"]
+services:
+  web:
+    image: %s
+    replicas: %d
+    port: 5000
+    check: {http: /healthz, interval: 1s, timeout: 1s}
+    update: {parallelism: %d, order: %s, healthy_deadline: 2s, on_failure: %s}
+lb:
+  image: nginx:test
+  template: nginx.ctmpl
+  ports: ["127.0.0.1:18080:80"]
+`, image, replicas, parallelism, order, onFailure)
+	st, err := spec.Parse(filepath.Join(dir, "stack.yaml"), []byte(src), func(string) (string, bool) { return "", false }, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func testWorld() *world {
+	w := newWorld()
+	for _, ref := range []string{"consul:test", "nginx:test", "primes:v1", "primes:v2", "primes:bad"} {
+		w.addImage(ref)
+	}
+	return w
+}
+
+func (w *world) observe(t *testing.T, s *spec.Stack) *plan.State {
+	t.Helper()
+	o := &plan.Observer{
+		Docker:   fakeDocker{w},
+		DockerAt: plan.Endpoint{Address: "fake", Via: "test"},
+		Consul:   func(string) (plan.ConsulReader, error) { return fakeConsul{w}, nil },
+	}
+	st, err := o.Observe(context.Background(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func (w *world) executor(s *spec.Stack, opts Options) *Executor {
+	opts.LBSettle = 20 * time.Millisecond
+	if opts.Holder == "" {
+		opts.Holder = "test"
+	}
+	return New(s, fakeDocker{w}, func(string) (Consul, error) { return fakeConsul{w}, nil }, opts)
+}
+
+// apply plans against the world and runs the plan, as the CLI does.
+func (w *world) apply(t *testing.T, s *spec.Stack, opts Options) (*Report, *plan.Plan) {
+	t.Helper()
+	e := w.executor(s, opts)
+	state := w.observe(t, s)
+	rec, err := e.Prepare(context.Background(), state)
+	if err != nil {
+		t.Fatalf("prepare: %v", err)
+	}
+	if rec != nil {
+		state = w.observe(t, s)
+	}
+	p := plan.Compute(s, state)
+	return e.Run(context.Background(), p, state), p
+}
+
+// resetPassing starts counting the fewest passing instances afresh.
+func (w *world) resetPassing() {
+	w.mu.Lock()
+	w.minPassing, w.hadPassing = -1, false
+	w.mu.Unlock()
+}
+
+func mustApply(t *testing.T, w *world, s *spec.Stack) {
+	t.Helper()
+	r, _ := w.apply(t, s, Options{Lock: true})
+	if !r.OK() {
+		var b strings.Builder
+		_ = r.Write(&b)
+		t.Fatalf("apply failed: %v\n%s", r.Err, b.String())
+	}
+	if p := plan.Compute(s, w.observe(t, s)); !p.Empty() {
+		t.Fatalf("after apply the plan is not empty: %+v", p.Steps)
+	}
+}
+
+// snapshot is everything a rollback must restore, as sorted lines.
+func (w *world) snapshot() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var lines []string
+	for _, c := range w.containers {
+		var labels []string
+		for k, v := range c.Labels {
+			labels = append(labels, k+"="+v)
+		}
+		sort.Strings(labels)
+		lines = append(lines, fmt.Sprintf("container %s %s %s %s %v %v", c.ID[len(c.ID)-6:], c.Name, c.State, c.ImageID[:12], c.Networks, labels))
+	}
+	for _, r := range w.regs {
+		lines = append(lines, fmt.Sprintf("registration %s %s %d %v %s %+v", r.ID, r.Address, r.Port, r.Meta, w.statusLocked(r), *r.Check))
+	}
+	for k, v := range w.kv {
+		if strings.HasSuffix(k, "/lb/status") {
+			continue
+		}
+		lines = append(lines, fmt.Sprintf("kv %s %q", k, v))
+	}
+	for k := range w.locks {
+		lines = append(lines, "lock "+k)
+	}
+	for ref, img := range w.images {
+		lines = append(lines, fmt.Sprintf("image %s %s", ref, img.ID[:12]))
+	}
+	for name := range w.networks {
+		lines = append(lines, "network "+name)
+	}
+	sort.Strings(lines)
+	return strings.Join(lines, "\n")
+}
+
+func TestApplyFromEmptyConvergesAndIsIdempotent(t *testing.T) {
+	w := testWorld()
+	s := stackFile(t, 5, "primes:v1", "start-first", "rollback", 2)
+	mustApply(t, w, s)
+	if got := len(w.regs); got != 5 {
+		t.Errorf("%d registrations, want 5", got)
+	}
+	if w.kv["stackctl/unit/journal"] != nil {
+		t.Error("journal left behind after a successful apply")
+	}
+	if len(w.locks) != 0 {
+		t.Error("lock still held after apply")
+	}
+	before := w.snapshot()
+	events := len(w.events)
+	r, p := w.apply(t, s, Options{Lock: true})
+	if !p.Empty() || !r.OK() || len(w.events) != events {
+		t.Errorf("second apply changed something: plan %d steps, events %v", len(p.Steps), w.events[events:])
+	}
+	if after := w.snapshot(); after != before {
+		t.Errorf("state changed by a no-op apply:\n%s", diffLines(before, after))
+	}
+}
+
+// Steps of a group run in parallel, groups in order: every event of a group
+// comes after every event of the group before.
+func TestApplyOrdersGroups(t *testing.T) {
+	w := testWorld()
+	s := stackFile(t, 4, "primes:v1", "start-first", "rollback", 2)
+	mustApply(t, w, s)
+	order := []string{"create-network", "create unit-consul", "start unit-consul", "create unit-web-", "kv-put stackctl/unit/lb/template", "create unit-lb"}
+	pos := 0
+	for _, ev := range w.events {
+		for i := pos; i < len(order); i++ {
+			if strings.HasPrefix(ev, order[i]) {
+				pos = i
+			}
+		}
+		for i := 0; i < pos; i++ {
+			if strings.HasPrefix(ev, order[i]) && i < pos-1 && order[i] != "create unit-web-" {
+				t.Errorf("event %q after a later group's %q", ev, order[pos])
+			}
+		}
+	}
+	if pos != len(order)-1 {
+		t.Errorf("not all groups seen in order; events: %v", w.events)
+	}
+}
+
+func TestStartFirstKeepsEveryInstancePassing(t *testing.T) {
+	w := testWorld()
+	mustApply(t, w, stackFile(t, 5, "primes:v1", "start-first", "rollback", 2))
+	w.resetPassing()
+	s2 := stackFile(t, 5, "primes:v2", "start-first", "rollback", 2)
+	mustApply(t, w, s2)
+	if w.minPassing < 5 {
+		t.Errorf("passing instances dropped to %d during a start-first update of 5", w.minPassing)
+	}
+	for _, c := range w.containers {
+		if strings.Contains(c.Name, ".old-") || strings.Contains(c.Name, ".new-") || c.ImageRef == "primes:v1" {
+			t.Errorf("left behind: %s (%s)", c.Name, c.ImageRef)
+		}
+	}
+}
+
+func TestStopFirstReplaces(t *testing.T) {
+	w := testWorld()
+	mustApply(t, w, stackFile(t, 3, "primes:v1", "stop-first", "rollback", 1))
+	w.resetPassing()
+	mustApply(t, w, stackFile(t, 3, "primes:v2", "stop-first", "rollback", 1))
+	if w.minPassing < 2 {
+		t.Errorf("stop-first with parallelism 1 dropped to %d passing of 3", w.minPassing)
+	}
+}
+
+func TestBadImageRollsBackToTheSameContainers(t *testing.T) {
+	for _, order := range []string{"start-first", "stop-first"} {
+		t.Run(order, func(t *testing.T) {
+			w := testWorld()
+			mustApply(t, w, stackFile(t, 4, "primes:v1", order, "rollback", 2))
+			w.resetPassing()
+			before := w.snapshot()
+			r, _ := w.apply(t, stackFile(t, 4, "primes:bad", order, "rollback", 2), Options{Lock: true})
+			if r.OK() {
+				t.Fatal("apply of a never-passing image succeeded")
+			}
+			var np *ErrNotPassing
+			if !errors.As(r.Err, &np) {
+				t.Errorf("error %v, want ErrNotPassing", r.Err)
+			}
+			if r.RollbackErr != nil || len(r.RolledBack) == 0 {
+				t.Errorf("rolled back %v, errors %v", r.RolledBack, r.RollbackErr)
+			}
+			if after := w.snapshot(); after != before {
+				t.Errorf("state after rollback differs:\n%s", diffLines(before, after))
+			}
+			if order == "start-first" && w.minPassing < 4 {
+				t.Errorf("passing dropped to %d during a failed start-first update", w.minPassing)
+			}
+		})
+	}
+}
+
+func TestPauseLeavesPartialStateAndSaysSo(t *testing.T) {
+	w := testWorld()
+	mustApply(t, w, stackFile(t, 4, "primes:v1", "start-first", "pause", 2))
+	r, _ := w.apply(t, stackFile(t, 4, "primes:bad", "start-first", "pause", 2), Options{Lock: true})
+	if r.OK() || !r.Paused || len(r.RolledBack) != 0 {
+		t.Fatalf("report: ok %t paused %t rolled back %v", r.OK(), r.Paused, r.RolledBack)
+	}
+	var b strings.Builder
+	_ = r.Write(&b)
+	if !strings.Contains(b.String(), "pause") {
+		t.Errorf("report does not say it paused:\n%s", b.String())
+	}
+	j := w.kv["stackctl/unit/journal"]
+	if !strings.Contains(string(j), `"paused":true`) {
+		t.Errorf("journal not kept as paused: %s", j)
+	}
+	// The next apply starts from the partial state and converges.
+	mustApply(t, w, stackFile(t, 4, "primes:v2", "start-first", "pause", 2))
+}
+
+// A failure after each step in turn of a scale-up with an image change
+// leaves the stack exactly as it was.
+func TestFailureAtEveryStepRollsBackExactly(t *testing.T) {
+	from := stackFile(t, 20, "primes:v1", "start-first", "rollback", 4)
+	to := stackFile(t, 25, "primes:v2", "start-first", "rollback", 4)
+	w := testWorld()
+	mustApply(t, w, from)
+	steps := len(plan.Compute(to, w.observe(t, to)).Steps)
+	if steps != 25 {
+		t.Fatalf("%d steps, want 25", steps)
+	}
+	for n := 1; n <= steps; n++ {
+		w := testWorld()
+		mustApply(t, w, from)
+		w.resetPassing()
+		before := w.snapshot()
+		r, _ := w.apply(t, to, Options{Lock: true, FailAfterStep: n})
+		if !errors.Is(r.Err, ErrInjected) {
+			t.Fatalf("step %d: error %v, want the injected one", n, r.Err)
+		}
+		if r.RollbackErr != nil {
+			t.Errorf("step %d: rollback errors: %v", n, r.RollbackErr)
+		}
+		if after := w.snapshot(); after != before {
+			t.Fatalf("after a failure at step %d the state differs:\n%s", n, diffLines(before, after))
+		}
+		if w.minPassing < 20 {
+			t.Errorf("step %d: passing dropped to %d", n, w.minPassing)
+		}
+	}
+}
+
+// A crash (the process gone, journal left) after any step is rolled back by
+// the next apply, which then converges with no orphans.
+func TestCrashIsRolledBackByTheNextApply(t *testing.T) {
+	from := stackFile(t, 6, "primes:v1", "start-first", "rollback", 2)
+	to := stackFile(t, 8, "primes:v2", "start-first", "rollback", 2)
+	for n := 1; n <= 8; n++ {
+		w := testWorld()
+		mustApply(t, w, from)
+		before := w.snapshot()
+		r, _ := w.apply(t, to, Options{Lock: true, CrashAfterStep: n})
+		if !errors.Is(r.Err, ErrCrashed) {
+			t.Fatalf("crash %d: %v", n, r.Err)
+		}
+		if w.kv["stackctl/unit/journal"] == nil {
+			t.Fatalf("crash %d: no journal left", n)
+		}
+		e := w.executor(from, Options{Lock: true})
+		rec, err := e.Prepare(context.Background(), w.observe(t, from))
+		e.Unlock()
+		if err != nil || rec == nil || rec.RollbackErr != nil {
+			t.Fatalf("crash %d: recovery: %v %+v", n, err, rec)
+		}
+		if after := w.snapshot(); after != before {
+			t.Fatalf("crash %d: state after recovery differs:\n%s", n, diffLines(before, after))
+		}
+		mustApply(t, w, to)
+		for _, c := range w.containers {
+			if strings.Contains(c.Name, ".") {
+				t.Errorf("crash %d: orphan %s", n, c.Name)
+			}
+		}
+	}
+}
+
+func TestSecondApplyFailsWithTheLockHolder(t *testing.T) {
+	w := testWorld()
+	s := stackFile(t, 2, "primes:v1", "start-first", "rollback", 2)
+	mustApply(t, w, s)
+	first := w.executor(s, Options{Lock: true, Holder: "alice@host pid 1"})
+	if _, err := first.Prepare(context.Background(), w.observe(t, s)); err != nil {
+		t.Fatal(err)
+	}
+	defer first.Unlock()
+	second := w.executor(s, Options{Lock: true, Holder: "bob@host pid 2"})
+	_, err := second.Prepare(context.Background(), w.observe(t, s))
+	var le *LockedError
+	if !errors.As(err, &le) || le.Holder.Holder != "alice@host pid 1" || le.Holder.Since.IsZero() {
+		t.Fatalf("error %v, want LockedError naming alice", err)
+	}
+	if !strings.Contains(err.Error(), "alice@host pid 1") || !strings.Contains(err.Error(), "since") {
+		t.Errorf("message %q does not say who and since when", err)
+	}
+}
+
+func TestFirstApplyNameConflictIsAClearRefusal(t *testing.T) {
+	w := testWorld()
+	s := stackFile(t, 2, "primes:v1", "start-first", "rollback", 2)
+	state := w.observe(t, s)
+	p := plan.Compute(s, state)
+	// Another apply created the network and Consul after this plan was made.
+	fakeDocker{w}.CreateNetwork(context.Background(), "unit", map[string]string{spec.LabelStack: "unit"})
+	r := w.executor(s, Options{Lock: true}).Run(context.Background(), p, state)
+	if r.OK() || !errors.Is(r.Err, ErrNameConflict) || !strings.Contains(r.Err.Error(), "another apply") {
+		t.Fatalf("error %v, want a name conflict naming another apply", r.Err)
+	}
+}
+
+func TestDestroyRemovesOnlyWhatTheStackOwns(t *testing.T) {
+	w := testWorld()
+	s := stackFile(t, 3, "primes:v1", "start-first", "rollback", 2)
+	mustApply(t, w, s)
+	fakeDocker{w}.CreateContainer(context.Background(), ContainerSpec{Name: "foreign", Image: "primes:v1", Labels: map[string]string{"x": "y"}})
+	state := w.observe(t, s)
+	e := w.executor(s, Options{Lock: true, Operation: "destroy"})
+	if _, err := e.Prepare(context.Background(), state); err != nil {
+		t.Fatal(err)
+	}
+	r := e.Run(context.Background(), DestroyPlan(s, state), state)
+	if !r.OK() {
+		t.Fatalf("destroy: %v", r.Err)
+	}
+	if len(w.containers) != 1 || w.byName("foreign") == nil || len(w.networks) != 0 {
+		t.Errorf("left: %s", w.snapshot())
+	}
+}
+
+func diffLines(a, b string) string {
+	as, bs := map[string]bool{}, map[string]bool{}
+	for _, l := range strings.Split(a, "\n") {
+		as[l] = true
+	}
+	for _, l := range strings.Split(b, "\n") {
+		bs[l] = true
+	}
+	var out []string
+	for l := range as {
+		if !bs[l] {
+			out = append(out, "- "+l)
+		}
+	}
+	for l := range bs {
+		if !as[l] {
+			out = append(out, "+ "+l)
+		}
+	}
+	sort.Strings(out)
+	return strings.Join(out, "\n")
+}
