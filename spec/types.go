@@ -8,8 +8,10 @@ import "time"
 // Version is the only stack file format version this build understands.
 const Version = 1
 
-// Ownership labels put on every Docker object a stack owns, and (as service
-// meta, with dots replaced by underscores) on every Consul registration.
+// Ownership labels put on every Docker object a stack owns. Consul
+// registrations carry the same facts as service meta (stackctl_stack,
+// stackctl_service, ...; see plan/labels.go), since meta keys may not
+// contain dots.
 // Live state is read back through them; there is no local state file.
 const (
 	LabelStack   = "io.stackctl.stack"
