@@ -61,9 +61,26 @@ func (e *Executor) connect(ctx context.Context) error {
 	e.consul = c
 	e.mu.Unlock()
 	if e.Lock {
-		return e.takeLock(ctx, c)
+		return e.takeLockRetrying(ctx, c)
 	}
 	return nil
+}
+
+// takeLockRetrying takes the lock, retrying while a new server cannot make
+// sessions yet (its own node is registered a moment after it leads).
+func (e *Executor) takeLockRetrying(ctx context.Context, c Consul) error {
+	deadline := time.Now().Add(e.ConsulReady)
+	for {
+		err := e.takeLock(ctx, c)
+		if err == nil || IsLocked(err) || time.Now().After(deadline) || ctx.Err() != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
 }
 
 // consulAddress is where the stack's Consul answers: CONSUL_HTTP_ADDR, the

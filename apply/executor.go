@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -236,7 +237,7 @@ func (e *Executor) fail(ctx context.Context, st *runState, group []plan.Step, er
 	r.RolledBack, r.RollbackErr = e.rollback(rb, e.ApplyID, e.journal.snapshot())
 	e.waitLB(rb, time.Now().UTC())
 	if r.RollbackErr == nil {
-		if c := e.consulClient(); c != nil {
+		if c := e.consulClient(); c != nil && !undid(r.RolledBack, plan.KindConsul) {
 			if err := e.journal.remove(rb, c); err != nil {
 				r.RollbackErr = multierror.Append(r.RollbackErr, fmt.Errorf("delete journal: %w", err))
 			}
@@ -291,4 +292,15 @@ func (e *Executor) consulClient() Consul {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.consul
+}
+
+// undid reports whether a step on an object of kind was rolled back: after
+// the Consul container of a first apply is gone, so is its journal.
+func undid(ids []string, kind plan.Kind) bool {
+	for _, id := range ids {
+		if strings.HasPrefix(id, string(kind)+"/") {
+			return true
+		}
+	}
+	return false
 }

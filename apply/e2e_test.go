@@ -1,0 +1,487 @@
+//go:build e2e
+
+package apply_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math/big"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stackctl/stackctl/internal/consulapi"
+	"github.com/stackctl/stackctl/internal/dockerapi"
+	"github.com/stackctl/stackctl/internal/e2e"
+	"github.com/stackctl/stackctl/internal/images"
+	"github.com/stackctl/stackctl/internal/lbsync"
+	"github.com/stackctl/stackctl/plan"
+)
+
+// bin is the stackctl binary the tests run, built once by TestMain.
+var bin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "stackctl-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	bin = filepath.Join(dir, "stackctl")
+	build := exec.Command("go", "build", "-o", bin, "../cmd/stackctl")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build stackctl:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// stack is a stack file of the test: the reference stack under the test's
+// unique name, every host port left to Docker so tests never collide.
+type stack struct {
+	t    *testing.T
+	env  *e2e.Env
+	dir  string
+	file string
+	name string
+}
+
+func newStack(t *testing.T) *stack {
+	e := e2e.New(t)
+	dir := t.TempDir()
+	tmpl, err := os.ReadFile("../stacks/primes/nginx.ctmpl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "nginx.ctmpl"), tmpl, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return &stack{t: t, env: e, dir: dir, file: filepath.Join(dir, "stack.yaml"), name: e.Stack}
+}
+
+// spec of a stack file; zero fields take the reference stack's values.
+type spec struct {
+	image       string
+	replicas    int
+	parallelism int
+	deadline    string
+	order       string
+	onFailure   string
+}
+
+func (s *stack) write(sp spec) {
+	s.t.Helper()
+	if sp.image == "" {
+		sp.image = images.PrimesV1
+	}
+	if sp.parallelism == 0 {
+		sp.parallelism = 4
+	}
+	if sp.deadline == "" {
+		sp.deadline = "60s"
+	}
+	if sp.order == "" {
+		sp.order = "start-first"
+	}
+	if sp.onFailure == "" {
+		sp.onFailure = "rollback"
+	}
+	src := fmt.Sprintf(`version: 1
+name: %s
+consul:
+  image: %s
+  ports: ["127.0.0.1::8500"]
+services:
+  web:
+    image: %s
+    replicas: %d
+    port: 5000
+    env: {PRIME_DIGITS: "8"}
+    check: {http: /healthz, interval: 1s, timeout: 1s}
+    update: {parallelism: %d, order: %s, healthy_deadline: %s, on_failure: %s}
+    resources: {memory: 64m, cpus: 0.25}
+lb:
+  image: %s
+  template: nginx.ctmpl
+  ports: ["127.0.0.1::80"]
+`, s.name, images.Consul, sp.image, sp.replicas, sp.parallelism, sp.order, sp.deadline, sp.onFailure, images.Nginx)
+	if err := os.WriteFile(s.file, []byte(src), 0o644); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+// run runs stackctl with args, returning its output and exit code.
+func (s *stack) run(args ...string) (string, int) {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(s.t.Context(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = append(os.Environ(), "NO_COLOR=1")
+	out, err := cmd.CombinedOutput()
+	code := 0
+	if err != nil {
+		ee, ok := err.(*exec.ExitError)
+		if !ok {
+			s.t.Fatalf("run stackctl %v: %v", args, err)
+		}
+		code = ee.ExitCode()
+	}
+	return string(out), code
+}
+
+func (s *stack) apply(extra ...string) (string, int) {
+	return s.run(append([]string{"apply", "-f", s.file, "--auto-approve"}, extra...)...)
+}
+
+func (s *stack) mustApply(extra ...string) string {
+	s.t.Helper()
+	out, code := s.apply(extra...)
+	if code != 0 {
+		s.t.Fatalf("apply exited %d:\n%s", code, out)
+	}
+	return out
+}
+
+func (s *stack) docker() *dockerapi.Client {
+	d, err := dockerapi.New()
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.t.Cleanup(func() { d.Close() })
+	return d
+}
+
+// published is the 127.0.0.1 address a container's port is published on.
+func (s *stack) published(container string, port int) string {
+	s.t.Helper()
+	c, err := s.docker().InspectContainer(s.t.Context(), container)
+	if err != nil || c == nil {
+		s.t.Fatalf("inspect %s: %v", container, err)
+	}
+	for _, p := range c.Ports {
+		if p.ContainerPort == port {
+			return fmt.Sprintf("127.0.0.1:%d", p.HostPort)
+		}
+	}
+	s.t.Fatalf("%s publishes no port %d", container, port)
+	return ""
+}
+
+func (s *stack) lbAddr() string     { return s.published(s.name+"-lb", 80) }
+func (s *stack) consulAddr() string { return s.published(s.name+"-consul", 8500) }
+
+func (s *stack) consul() *consulapi.Client {
+	c, err := consulapi.New(s.consulAddr())
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return c
+}
+
+// passing counts the registrations of the stack whose checks pass.
+func (s *stack) passing() int {
+	s.t.Helper()
+	regs, err := s.consul().Registrations(s.t.Context(), s.name)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	n := 0
+	for _, r := range regs {
+		if r.Status == plan.CheckPassing {
+			n++
+		}
+	}
+	return n
+}
+
+// containers maps each of the stack's container names to "ID state image".
+func (s *stack) containers() map[string]string {
+	s.t.Helper()
+	list, err := s.docker().ListContainers(s.t.Context(), s.name)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, c := range list {
+		out[c.Name] = c.ID + " " + c.State + " " + c.ImageID
+	}
+	return out
+}
+
+// lbConfigSHA is the sha256 of the config nginx serves, as the LB reports it.
+func (s *stack) lbConfigSHA() string {
+	s.t.Helper()
+	b, ok, err := s.consul().KVGet(s.t.Context(), "stackctl/"+s.name+"/lb/status")
+	if err != nil || !ok {
+		s.t.Fatalf("lb status: %v (present %t)", err, ok)
+	}
+	st, err := lbsync.ParseStatus(b)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return st.ConfigSHA256
+}
+
+// planIsEmpty reports whether `stackctl plan` finds nothing to do.
+func (s *stack) planIsEmpty() bool {
+	out, code := s.run("plan", "-f", s.file, "--detailed-exitcode")
+	if code == 1 {
+		s.t.Fatalf("plan failed:\n%s", out)
+	}
+	return code == 0
+}
+
+// load is a steady HTTP load through the LB: a few clients in a loop.
+type load struct {
+	total, failed atomic.Int64
+	mu            sync.Mutex
+	errs          []string
+	versions      map[string]int
+	cancel        context.CancelFunc
+	wg            sync.WaitGroup
+}
+
+func startLoad(t *testing.T, addr string, clients int) *load {
+	ctx, cancel := context.WithCancel(t.Context())
+	l := &load{cancel: cancel, versions: map[string]int{}}
+	client := &http.Client{Timeout: 10 * time.Second}
+	for range clients {
+		l.wg.Add(1)
+		go func() {
+			defer l.wg.Done()
+			for ctx.Err() == nil {
+				l.hit(ctx, client, "http://"+addr+"/")
+				time.Sleep(5 * time.Millisecond)
+			}
+		}()
+	}
+	return l
+}
+
+func (l *load) hit(ctx context.Context, client *http.Client, url string) {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	res, err := client.Do(req)
+	if ctx.Err() != nil {
+		return // stopped mid-request: not a failure of the stack
+	}
+	l.total.Add(1)
+	if err != nil {
+		l.fail(err.Error())
+		return
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		l.fail(fmt.Sprintf("status %d: %.80s", res.StatusCode, body))
+		return
+	}
+	if n, ok := new(big.Int).SetString(strings.TrimSpace(string(body)), 10); !ok || !n.ProbablyPrime(10) {
+		l.fail(fmt.Sprintf("not a prime: %.80q", body))
+		return
+	}
+	l.mu.Lock()
+	l.versions[res.Header.Get("X-Version")]++
+	l.mu.Unlock()
+}
+
+func (l *load) fail(msg string) {
+	l.failed.Add(1)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.errs) < 10 {
+		l.errs = append(l.errs, time.Now().Format("15:04:05.000")+" "+msg)
+	}
+}
+
+func (l *load) stop() {
+	l.cancel()
+	l.wg.Wait()
+}
+
+func (l *load) check(t *testing.T) {
+	t.Helper()
+	t.Logf("load: %d requests, %d failed, versions %v", l.total.Load(), l.failed.Load(), l.versions)
+	if l.total.Load() < 50 {
+		t.Errorf("only %d requests made: the load generator did not run", l.total.Load())
+	}
+	if l.failed.Load() > 0 {
+		t.Errorf("%d of %d requests failed: %v", l.failed.Load(), l.total.Load(), l.errs)
+	}
+}
+
+// versionsNow asks the LB n times and counts the X-Version answers.
+func versionsNow(t *testing.T, addr string, n int) map[string]int {
+	out := map[string]int{}
+	for range n {
+		res, err := http.Get("http://" + addr + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("status %d", res.StatusCode)
+		}
+		out[res.Header.Get("X-Version")]++
+	}
+	return out
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func TestFreshApplyServesAndSecondApplyChangesNothing(t *testing.T) {
+	s := newStack(t)
+	s.write(spec{replicas: 20})
+	out := s.mustApply()
+	t.Logf("first apply:\n%s", tail(out, 12))
+	if n := s.passing(); n != 20 {
+		t.Errorf("%d passing in Consul, want 20", n)
+	}
+	res, err := http.Get("http://" + s.lbAddr() + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	n, ok := new(big.Int).SetString(strings.TrimSpace(string(body)), 10)
+	if res.StatusCode != 200 || !ok || !n.ProbablyPrime(10) {
+		t.Errorf("LB answered %d %q, want 200 with a prime", res.StatusCode, body)
+	}
+	before := s.containers()
+	out = s.mustApply()
+	if !strings.Contains(out, "No changes.") {
+		t.Errorf("second apply did not say No changes:\n%s", out)
+	}
+	after := s.containers()
+	if fmt.Sprint(before) != fmt.Sprint(after) {
+		t.Errorf("second apply changed containers:\nbefore %v\nafter  %v", before, after)
+	}
+	if len(after) != 22 {
+		t.Errorf("%d containers, want 22: %v", len(after), sortedKeys(after))
+	}
+}
+
+func TestRollingUpdateUnderLoadLosesNoRequest(t *testing.T) {
+	s := newStack(t)
+	s.write(spec{replicas: 20})
+	s.mustApply()
+	l := startLoad(t, s.lbAddr(), 4)
+	s.write(spec{replicas: 20, image: images.PrimesV2})
+	out := s.mustApply()
+	time.Sleep(time.Second)
+	l.stop()
+	t.Logf("update:\n%s", tail(out, 8))
+	l.check(t)
+	for name, c := range s.containers() {
+		if strings.Contains(name, "-web-") && !strings.HasSuffix(c, imageID(t, images.PrimesV2)) {
+			t.Errorf("%s runs %s, want %s", name, c, images.PrimesV2)
+		}
+	}
+	if v := versionsNow(t, s.lbAddr(), 40); v["v2"] != 40 {
+		t.Errorf("after the update the LB answers %v, want all v2", v)
+	}
+	if !s.planIsEmpty() {
+		t.Error("plan not empty after the update")
+	}
+}
+
+func TestNeverPassingImageRollsBackToTheSameContainers(t *testing.T) {
+	s := newStack(t)
+	s.write(spec{replicas: 20})
+	s.mustApply()
+	before := s.containers()
+	sha := s.lbConfigSHA()
+	l := startLoad(t, s.lbAddr(), 4)
+	s.write(spec{replicas: 20, image: images.PrimesBad, deadline: "5s"})
+	out, code := s.apply()
+	time.Sleep(time.Second)
+	l.stop()
+	t.Logf("apply of the bad image:\n%s", tail(out, 14))
+	if code != 1 {
+		t.Fatalf("apply exited %d, want 1", code)
+	}
+	for _, want := range []string{"did not pass its health check", "Rolled back", "as it was before"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report does not say %q", want)
+		}
+	}
+	l.check(t)
+	if after := s.containers(); fmt.Sprint(before) != fmt.Sprint(after) {
+		t.Errorf("containers differ after rollback:\nbefore %v\nafter  %v", before, after)
+	}
+	if got := s.lbConfigSHA(); got != sha {
+		t.Errorf("LB config sha256 %s after rollback, was %s", got, sha)
+	}
+	if n := s.passing(); n != 20 {
+		t.Errorf("%d passing after rollback, want 20", n)
+	}
+}
+
+func TestTwoAppliesAtOnceOneWaitsOrFails(t *testing.T) {
+	s := newStack(t)
+	s.write(spec{replicas: 4})
+	s.mustApply()
+	s.write(spec{replicas: 4, image: images.PrimesV2, parallelism: 1})
+	type result struct {
+		out  string
+		code int
+	}
+	results := make(chan result, 2)
+	for range 2 {
+		go func() {
+			out, code := s.apply()
+			results <- result{out, code}
+		}()
+	}
+	a, b := <-results, <-results
+	if a.code == b.code {
+		t.Fatalf("both applies exited %d:\n%s\n---\n%s", a.code, a.out, b.out)
+	}
+	loser := a
+	if a.code == 0 {
+		loser = b
+	}
+	t.Logf("the second apply said:\n%s", loser.out)
+	if !strings.Contains(loser.out, "is locked by") || !strings.Contains(loser.out, "since") {
+		t.Errorf("the failing apply does not name the lock holder")
+	}
+}
+
+func imageID(t *testing.T, ref string) string {
+	d, err := dockerapi.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	img, err := d.InspectImage(t.Context(), ref)
+	if err != nil || img == nil {
+		t.Fatalf("image %s: %v", ref, err)
+	}
+	return img.ID
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
