@@ -178,27 +178,45 @@ func TestApplyFromEmptyConvergesAndIsIdempotent(t *testing.T) {
 }
 
 // Steps of a group run in parallel, groups in order: every event of a group
-// comes after every event of the group before.
+// comes after every event of the groups before. A new Consul is created
+// alongside the new workers, which wait for it only to register.
 func TestApplyOrdersGroups(t *testing.T) {
 	w := testWorld()
 	s := stackFile(t, 4, "primes:v1", "start-first", "rollback", 2)
 	mustApply(t, w, s)
-	order := []string{"create-network", "create unit-consul", "start unit-consul", "create unit-web-", "kv-put stackctl/unit/lb/template", "create unit-lb"}
-	pos := 0
+	ranks := []struct {
+		prefix string
+		rank   int
+	}{
+		{"create-network", 0},
+		{"create unit-consul", 1}, {"start unit-consul", 1}, {"create unit-web-", 1}, {"start unit-web-", 1}, {"register unit-web-", 1},
+		{"kv-put stackctl/unit/lb/template", 2},
+		{"create unit-lb", 3}, {"start unit-lb", 3},
+	}
+	last, seen := -1, map[int]bool{}
 	for _, ev := range w.events {
-		for i := pos; i < len(order); i++ {
-			if strings.HasPrefix(ev, order[i]) {
-				pos = i
+		for _, r := range ranks {
+			if !strings.HasPrefix(ev, r.prefix) {
+				continue
 			}
-		}
-		for i := 0; i < pos; i++ {
-			if strings.HasPrefix(ev, order[i]) && i < pos-1 && order[i] != "create unit-web-" {
-				t.Errorf("event %q after a later group's %q", ev, order[pos])
+			if r.rank < last {
+				t.Errorf("event %q (group %d) after an event of group %d", ev, r.rank, last)
 			}
+			last = r.rank
+			seen[r.rank] = true
 		}
 	}
-	if pos != len(order)-1 {
-		t.Errorf("not all groups seen in order; events: %v", w.events)
+	if len(seen) != 4 {
+		t.Errorf("groups seen %v; events: %v", seen, w.events)
+	}
+	// Every worker registers only once Consul runs.
+	for i, ev := range w.events {
+		if strings.HasPrefix(ev, "start unit-consul") {
+			break
+		}
+		if strings.HasPrefix(ev, "register") {
+			t.Errorf("event %d %q before Consul started", i, ev)
+		}
 	}
 }
 
@@ -415,4 +433,28 @@ func diffLines(a, b string) string {
 	}
 	sort.Strings(out)
 	return strings.Join(out, "\n")
+}
+
+// New workers wait for a Consul that is being created; when its creation
+// fails they give up at once, and everything is rolled back.
+func TestConsulCreateFailureStopsWaitingWorkers(t *testing.T) {
+	w := testWorld()
+	w.failOn["create:unit-consul"] = errors.New("engine says no")
+	s := stackFile(t, 4, "primes:v1", "start-first", "rollback", 2)
+	done := make(chan *Report)
+	go func() {
+		r, _ := w.apply(t, s, Options{Lock: true})
+		done <- r
+	}()
+	select {
+	case r := <-done:
+		if r.OK() || !strings.Contains(r.Err.Error(), "engine says no") {
+			t.Errorf("error %v, want the engine's", r.Err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("apply hung waiting for a Consul that was never created")
+	}
+	if len(w.containers) != 0 || len(w.networks) != 0 {
+		t.Errorf("left behind:\n%s", w.snapshot())
+	}
 }

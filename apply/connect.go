@@ -2,6 +2,7 @@ package apply
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"strconv"
@@ -135,4 +136,84 @@ func waitLeader(ctx context.Context, c Consul, addr string, limit time.Duration)
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// connectStarted reports whether Consul is connected or being connected.
+func (e *Executor) connectStarted() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.consul != nil || e.connectBegun
+}
+
+// expectConnect makes awaitConsul wait for a connection that a step (the
+// creation of Consul's container) will start, or fail.
+func (e *Executor) expectConnect() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.connecting == nil && e.consul == nil {
+		e.connecting = make(chan struct{})
+	}
+}
+
+// startConnect connects to a new Consul in the background; awaitConsul
+// waits for it. The journal, kept in memory until then, is written once
+// Consul answers.
+func (e *Executor) startConnect(ctx context.Context) {
+	e.expectConnect()
+	e.mu.Lock()
+	done, begun := e.connecting, e.connectBegun
+	e.connectBegun = true
+	e.mu.Unlock()
+	if begun || done == nil {
+		return
+	}
+	go func() {
+		err := e.connect(ctx)
+		if err == nil {
+			err = e.journal.flush(ctx, e.consulClient())
+		}
+		e.endConnect(err)
+	}()
+}
+
+// endConnect ends a (possibly never begun) connection with its outcome.
+func (e *Executor) endConnect(err error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.connectBegun = true
+	if e.connecting == nil {
+		return
+	}
+	select {
+	case <-e.connecting:
+		return
+	default:
+	}
+	if err != nil && e.connectErr == nil {
+		e.connectErr = err
+	}
+	close(e.connecting)
+}
+
+// awaitConsul returns the Consul client once it is connected.
+func (e *Executor) awaitConsul(ctx context.Context) (Consul, error) {
+	e.mu.Lock()
+	done := e.connecting
+	e.mu.Unlock()
+	if done != nil {
+		select {
+		case <-done:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.connectErr != nil {
+		return nil, e.connectErr
+	}
+	if e.consul == nil {
+		return nil, errors.New("Consul is not reachable")
+	}
+	return e.consul, nil
 }

@@ -61,8 +61,14 @@ func (e *Executor) consulOp(ctx context.Context, st *runState, step plan.Step) (
 	case plan.ActionCreate:
 		r := &Restore{Role: plan.RoleConsul, Name: step.Target}
 		return &operation{undo: &Undo{Op: UndoContainer, Restore: r}, do: func(ctx context.Context) error {
-			_, err := e.runContainer(ctx, e.consulSpec())
-			return err
+			if _, err := e.runContainer(ctx, e.consulSpec()); err != nil {
+				e.endConnect(err)
+				return err
+			}
+			// New workers are created while Consul elects itself; they
+			// wait for it only to register.
+			e.startConnect(context.WithoutCancel(ctx))
+			return nil
 		}}, nil
 	case plan.ActionStart:
 		old := st.before.Container(step.Target)
@@ -71,7 +77,12 @@ func (e *Executor) consulOp(ctx context.Context, st *runState, step plan.Step) (
 		}
 		r := &Restore{Role: plan.RoleConsul, Name: old.Name, OldID: old.ID, OldRunning: false}
 		return &operation{undo: &Undo{Op: UndoContainer, Restore: r}, do: func(ctx context.Context) error {
-			return e.Docker.StartContainer(ctx, old.ID)
+			if err := e.Docker.StartContainer(ctx, old.ID); err != nil {
+				e.endConnect(err)
+				return err
+			}
+			e.startConnect(context.WithoutCancel(ctx))
+			return nil
 		}}, nil
 	}
 	// Replacing the server would lose every registration and key it holds.

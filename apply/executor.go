@@ -65,11 +65,14 @@ type Executor struct {
 	ConsulAddr string
 	Options
 
-	mu      sync.Mutex
-	consul  Consul
-	lock    Lock
-	journal *journal
-	done    atomic.Int64
+	mu         sync.Mutex
+	consul     Consul
+	connecting   chan struct{} // closed when a background connect ended
+	connectBegun bool
+	connectErr   error
+	lock       Lock
+	journal    *journal
+	done       atomic.Int64
 }
 
 // New returns an executor with defaults filled in.
@@ -120,21 +123,26 @@ func (e *Executor) Run(ctx context.Context, p *plan.Plan, before *plan.State) *R
 		return r
 	}
 	st := &runState{before: before}
-	for _, group := range p.Groups() {
+	if createsConsul(p) && e.consulClient() == nil {
+		e.expectConnect()
+	}
+	for _, group := range mergeCreates(p.Groups()) {
 		if err := e.runGroup(ctx, st, group); err != nil {
 			if errors.Is(err, ErrCrashed) {
 				r.Err = err
 				return r
 			}
+			e.endConnect(err) // nobody waits for a Consul that was never created
 			e.fail(ctx, st, group, err, r)
 			return r
 		}
-		if group[0].Group == plan.GroupConsul && e.consulClient() == nil {
-			if err := e.connect(ctx); err != nil {
-				e.fail(ctx, st, group, err, r)
-				return r
-			}
+		if hasGroup(group, plan.GroupConsul) && !e.connectStarted() {
+			e.startConnect(ctx)
 		}
+	}
+	if _, err := e.awaitConsul(ctx); err != nil {
+		e.fail(ctx, st, nil, err, r)
+		return r
 	}
 	r.Done = e.journal.doneIDs()
 	cleanup := multierror.Append(nil, e.removeKept(ctx, false))
@@ -166,8 +174,9 @@ func (e *Executor) runGroup(ctx context.Context, st *runState, group []plan.Step
 		sem <- struct{}{}
 		go func() {
 			defer wg.Done()
-			defer func() { <-sem }()
-			err := e.runStep(ctx, st, step)
+			release := sync.OnceFunc(func() { <-sem })
+			defer release()
+			err := e.runStep(withSlotRelease(ctx, release), st, step)
 			mu.Lock()
 			defer mu.Unlock()
 			if errors.Is(err, ErrCrashed) {
@@ -193,8 +202,8 @@ func (e *Executor) runStep(ctx context.Context, st *runState, step plan.Step) er
 	e.Progress.StepStarted(step)
 	op, err := e.operation(ctx, st, step)
 	if err == nil {
-		e.journal.set(step.ID, plan.JournalRunning, op.undo, "")
-		err = e.journal.flush(ctx, e.consulClient())
+		v := e.journal.set(step.ID, plan.JournalRunning, op.undo, "")
+		err = e.journal.flushVersion(ctx, e.consulClient(), v)
 		if err == nil {
 			err = op.do(ctx)
 		}
@@ -209,8 +218,8 @@ func (e *Executor) runStep(ctx context.Context, st *runState, step plan.Step) er
 		e.Progress.StepFinished(step, time.Since(start), err)
 		return err
 	}
-	e.journal.set(step.ID, plan.JournalDone, nil, "")
-	if ferr := e.journal.flush(ctx, e.consulClient()); ferr != nil {
+	v := e.journal.set(step.ID, plan.JournalDone, nil, "")
+	if ferr := e.journal.flushVersion(ctx, e.consulClient(), v); ferr != nil {
 		e.Progress.StepFinished(step, time.Since(start), ferr)
 		return ferr
 	}
@@ -299,6 +308,67 @@ func (e *Executor) consulClient() Consul {
 func undid(ids []string, kind plan.Kind) bool {
 	for _, id := range ids {
 		if strings.HasPrefix(id, string(kind)+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// mergeCreates joins consecutive groups that only create workers: with no
+// old container to keep serving, batching by update.parallelism protects
+// nothing, and creating every new worker at once is much faster.
+func mergeCreates(groups [][]plan.Step) [][]plan.Step {
+	var out [][]plan.Step
+	for _, g := range groups {
+		if n := len(out); n > 0 && onlyWorkerCreates(g) && onlyWorkerCreates(out[n-1]) {
+			out[n-1] = append(out[n-1], g...)
+			continue
+		}
+		out = append(out, append([]plan.Step(nil), g...))
+	}
+	return out
+}
+
+// onlyWorkerCreates reports whether a group only creates containers that
+// nothing runs yet: new workers, or a new Consul server (workers need it
+// only to register, and wait for it then).
+func onlyWorkerCreates(g []plan.Step) bool {
+	for _, st := range g {
+		if (st.Kind != plan.KindWorker && st.Kind != plan.KindConsul) || st.Action != plan.ActionCreate {
+			return false
+		}
+	}
+	return len(g) > 0
+}
+
+type releaseKey struct{}
+
+// withSlotRelease lets a step give back its worker-pool slot while it only
+// waits (for a check to pass, for the LB): the pool bounds the work done
+// on Docker at once, not how many steps may wait.
+func withSlotRelease(ctx context.Context, release func()) context.Context {
+	return context.WithValue(ctx, releaseKey{}, release)
+}
+
+// releaseSlot gives back the calling step's pool slot, if it holds one.
+func releaseSlot(ctx context.Context) {
+	if release, ok := ctx.Value(releaseKey{}).(func()); ok {
+		release()
+	}
+}
+
+func hasGroup(steps []plan.Step, group string) bool {
+	for _, st := range steps {
+		if st.Group == group {
+			return true
+		}
+	}
+	return false
+}
+
+func createsConsul(p *plan.Plan) bool {
+	for _, st := range p.Steps {
+		if st.Kind == plan.KindConsul && st.Action != plan.ActionDestroy {
 			return true
 		}
 	}

@@ -53,6 +53,7 @@ func (e *Executor) waitPassing(ctx context.Context, id string, deadline time.Dur
 	if deadline <= 0 {
 		deadline = 60 * time.Second
 	}
+	releaseSlot(ctx)
 	c := e.consulClient()
 	tctx, cancel := context.WithTimeout(ctx, deadline)
 	defer cancel()

@@ -59,8 +59,9 @@ func newJournal(s *spec.Stack, applyID, op, holder string, p *plan.Plan) *journa
 	return j
 }
 
-// set changes a step's status, and its undo when undo is not nil.
-func (j *journal) set(id, status string, undo *Undo, errText string) {
+// set changes a step's status, and its undo when undo is not nil. It
+// returns the journal's version with the change, for flush.
+func (j *journal) set(id, status string, undo *Undo, errText string) int {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	for i := range j.doc.Steps {
@@ -73,6 +74,7 @@ func (j *journal) set(id, status string, undo *Undo, errText string) {
 		}
 	}
 	j.version++
+	return j.version
 }
 
 func (j *journal) pause() {
@@ -82,16 +84,24 @@ func (j *journal) pause() {
 	j.mu.Unlock()
 }
 
-// flush writes the journal if it changed since the last write. Without a
+// flush writes the journal unless a write since version was made already
+// (by a concurrent step: writes of parallel steps are grouped). Without a
 // Consul yet (the first apply, before its server runs) it is kept in memory.
 func (j *journal) flush(ctx context.Context, c Consul) error {
+	j.mu.Lock()
+	v := j.version
+	j.mu.Unlock()
+	return j.flushVersion(ctx, c, v)
+}
+
+func (j *journal) flushVersion(ctx context.Context, c Consul, version int) error {
 	if c == nil {
 		return nil
 	}
 	j.wmu.Lock()
 	defer j.wmu.Unlock()
 	j.mu.Lock()
-	if j.flushed == j.version {
+	if j.flushed >= version {
 		j.mu.Unlock()
 		return nil
 	}

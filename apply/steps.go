@@ -27,6 +27,9 @@ func (e *Executor) operation(ctx context.Context, st *runState, step plan.Step) 
 	case plan.KindConsul:
 		return e.consulOp(ctx, st, step)
 	case plan.KindLB:
+		if _, err := e.awaitConsul(ctx); err != nil {
+			return nil, err
+		}
 		return e.lbOp(ctx, st, step)
 	case plan.KindImage:
 		return e.imageOp(ctx, step)
@@ -81,9 +84,9 @@ func conflictHint(err error) string {
 }
 
 func (e *Executor) templateOp(ctx context.Context, step plan.Step) (*operation, error) {
-	c := e.consulClient()
-	if c == nil {
-		return nil, errors.New("Consul is not reachable")
+	c, err := e.awaitConsul(ctx)
+	if err != nil {
+		return nil, err
 	}
 	prev, ok, err := c.KVGet(ctx, step.Target)
 	if err != nil {
@@ -151,9 +154,9 @@ func (e *Executor) imageOp(ctx context.Context, step plan.Step) (*operation, err
 }
 
 func (e *Executor) registrationOp(ctx context.Context, st *runState, step plan.Step) (*operation, error) {
-	c := e.consulClient()
-	if c == nil {
-		return nil, errors.New("Consul is not reachable")
+	c, err := e.awaitConsul(ctx)
+	if err != nil {
+		return nil, err
 	}
 	prev, err := c.Registration(ctx, step.Target)
 	if err != nil {

@@ -22,16 +22,16 @@ func (e *Executor) workerOp(ctx context.Context, st *runState, step plan.Step) (
 	if svc == nil {
 		return nil, unsupported(step)
 	}
-	c := e.consulClient()
-	if c == nil {
-		return nil, fmt.Errorf("Consul is not reachable")
-	}
 	old := slotContainer(st.before, svc.Name, step.Slot, step.Target)
 	r := &Restore{
 		Role: plan.RoleWorker, Service: svc.Name, Slot: step.Slot, Name: step.Target,
 		Deadline: svc.Update.HealthyDeadline.Milliseconds(),
 	}
 	if old != nil {
+		c, err := e.awaitConsul(ctx)
+		if err != nil {
+			return nil, err
+		}
 		reg, err := c.Registration(ctx, step.Target)
 		if err != nil {
 			return nil, fmt.Errorf("read registration %s: %w", step.Target, err)
@@ -148,7 +148,12 @@ func (e *Executor) registerAndWait(ctx context.Context, svc *spec.Service, slot 
 	if ip == "" {
 		return fmt.Errorf("container %s has no address on network %s", c.Name, e.Stack.NetworkName())
 	}
-	if err := e.consulClient().Register(ctx, e.workerRegistration(svc, slot, id, ip)); err != nil {
+	releaseSlot(ctx) // what is left is Consul's work, and waiting
+	consul, err := e.awaitConsul(ctx)
+	if err != nil {
+		return err
+	}
+	if err := consul.Register(ctx, e.workerRegistration(svc, slot, id, ip)); err != nil {
 		return fmt.Errorf("register %s: %w", id, err)
 	}
 	return e.waitPassing(ctx, id, svc.Update.HealthyDeadline)

@@ -32,6 +32,7 @@ type applyOptions struct {
 	autoApprove bool
 	lock        bool
 	lockTimeout time.Duration
+	parallelism int
 }
 
 func newApplyCmd() *cobra.Command {
@@ -67,6 +68,7 @@ Consul, waiting up to -lock-timeout for it.`,
 	cmd.Flags().BoolVar(&opts.autoApprove, "auto-approve", false, "apply without asking for confirmation")
 	cmd.Flags().BoolVar(&opts.lock, "lock", true, "hold the stack's lock in Consul while applying (-lock=false to skip)")
 	cmd.Flags().DurationVar(&opts.lockTimeout, "lock-timeout", 0, "how long to wait for the lock (0: fail at once if it is held)")
+	cmd.Flags().IntVar(&opts.parallelism, "parallelism", 0, "how many steps of a group may work on Docker at once (default: 4 per CPU)")
 	return cmd
 }
 
@@ -124,7 +126,7 @@ type applySession struct {
 	prog   *progressView
 }
 
-func openSession(ctx context.Context, out io.Writer, st *spec.Stack, op string, lock bool, lockTimeout time.Duration) (*applySession, error) {
+func openSession(ctx context.Context, out io.Writer, st *spec.Stack, op string, lock bool, lockTimeout time.Duration, parallelism int) (*applySession, error) {
 	docker, err := dockerapi.New()
 	if err != nil {
 		return nil, fmt.Errorf("Docker client: %w", err)
@@ -132,6 +134,7 @@ func openSession(ctx context.Context, out io.Writer, st *spec.Stack, op string, 
 	prog := newProgressView(out)
 	exec := apply.New(st, docker, consulapi.Dialer, apply.Options{
 		Operation: op, Lock: lock, LockTimeout: lockTimeout, Holder: apply.DefaultHolder(), Progress: prog,
+		Workers: parallelism,
 	})
 	exec.ConsulAddr = os.Getenv("CONSUL_HTTP_ADDR")
 	s := &applySession{stack: st, docker: docker, exec: exec, out: out, prog: prog}
@@ -178,7 +181,7 @@ func runApply(ctx context.Context, in io.Reader, out io.Writer, o applyOptions, 
 	if err != nil {
 		return exitWith(exitFailure, err)
 	}
-	s, err := openSession(ctx, out, st, "apply", o.lock, o.lockTimeout)
+	s, err := openSession(ctx, out, st, "apply", o.lock, o.lockTimeout, o.parallelism)
 	if err != nil {
 		return exitWith(exitFailure, err)
 	}
@@ -354,7 +357,7 @@ func (v *progressView) line(format string, a ...any) {
 	defer v.mu.Unlock()
 	v.clearStatus()
 	if !v.tty {
-		fmt.Fprintf(v.out, "%s ", time.Now().UTC().Format("15:04:05"))
+		fmt.Fprintf(v.out, "%s ", time.Now().UTC().Format("15:04:05.000"))
 	}
 	fmt.Fprintf(v.out, format+"\n", a...)
 	if v.tty {

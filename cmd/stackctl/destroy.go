@@ -52,7 +52,7 @@ func runDestroy(ctx context.Context, in io.Reader, out io.Writer, o destroyOptio
 	if err != nil {
 		return exitWith(exitFailure, err)
 	}
-	s, err := openSession(ctx, out, st, "destroy", o.lock, o.lockTimeout)
+	s, err := openSession(ctx, out, st, "destroy", o.lock, o.lockTimeout, 0)
 	if err != nil {
 		return exitWith(exitFailure, err)
 	}

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Times `stackctl apply` of the reference stack from nothing to 20 workers
+# passing their Consul checks (interval 1s) and served by the LB, RUNS times
+# (destroying in between), and prints each time and the median. The stack
+# is the reference one under another name and with Docker-chosen host ports,
+# so it never collides with a running demo. Needs `make images build`.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+RUNS=${RUNS:-5}
+STACKCTL=${STACKCTL:-./bin/stackctl}
+dir=$(mktemp -d)
+cp stacks/primes/nginx.ctmpl "$dir/"
+sed -e 's/^name: primes/name: bench-apply/' -e 's/127.0.0.1:8500:8500/127.0.0.1::8500/' \
+	-e 's/127.0.0.1:8080:80/127.0.0.1::80/' stacks/primes/stack.yaml >"$dir/stack.yaml"
+trap '"$STACKCTL" destroy -f "$dir/stack.yaml" --auto-approve >/dev/null 2>&1 || true; rm -rf "$dir"' EXIT
+times=()
+for i in $(seq "$RUNS"); do
+	"$STACKCTL" destroy -f "$dir/stack.yaml" --auto-approve >/dev/null
+	start=$(date +%s.%N)
+	"$STACKCTL" apply -f "$dir/stack.yaml" --auto-approve >"$dir/out" 2>&1 || { cat "$dir/out"; exit 1; }
+	end=$(date +%s.%N)
+	t=$(echo "$end - $start" | bc)
+	times+=("$t")
+	printf 'stackctl run %d: %.2fs\n' "$i" "$t"
+done
+printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {printf "stackctl median of %d: %.2fs\n", NR, a[int((NR+1)/2)]}'

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Times `docker-compose up -d --scale web=20` of the primes image (the same
+# image, env and limits as the reference stack's workers), RUNS times, and
+# prints each time and the median. Compose only starts containers: no health
+# gate, no service discovery, no load balancer. Compare with bench/apply.sh,
+# or run bench/sidebyside.sh for both in one run.
+set -euo pipefail
+RUNS=${RUNS:-5}
+PROJECT=stackctl-bench-compose
+dir=$(mktemp -d)
+trap 'docker-compose -p "$PROJECT" -f "$dir/docker-compose.yml" down -t 1 >/dev/null 2>&1 || true; rm -rf "$dir"' EXIT
+cat >"$dir/docker-compose.yml" <<'YAML'
+version: "2.4"
+services:
+  web:
+    image: stackctl.local/primes:v1
+    environment: {PRIME_DIGITS: "8"}
+    mem_limit: 64m
+    cpus: 0.25
+YAML
+compose() { docker-compose -p "$PROJECT" -f "$dir/docker-compose.yml" "$@"; }
+times=()
+for i in $(seq "$RUNS"); do
+	compose down -t 1 >/dev/null 2>&1 || true
+	start=$(date +%s.%N)
+	compose up -d --scale web=20 >/dev/null 2>&1
+	end=$(date +%s.%N)
+	t=$(echo "$end - $start" | bc)
+	times+=("$t")
+	printf 'compose run %d: %.2fs\n' "$i" "$t"
+done
+compose down -t 1 >/dev/null 2>&1
+printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {printf "compose median of %d: %.2fs\n", NR, a[int((NR+1)/2)]}'
