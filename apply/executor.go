@@ -65,14 +65,14 @@ type Executor struct {
 	ConsulAddr string
 	Options
 
-	mu         sync.Mutex
-	consul     Consul
+	mu           sync.Mutex
+	consul       Consul
 	connecting   chan struct{} // closed when a background connect ended
 	connectBegun bool
 	connectErr   error
-	lock       Lock
-	journal    *journal
-	done       atomic.Int64
+	lock         Lock
+	journal      *journal
+	done         atomic.Int64
 }
 
 // New returns an executor with defaults filled in.
