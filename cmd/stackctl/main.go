@@ -121,6 +121,7 @@ Exit codes: 0 success, 1 error or invalid stack file, 2 plan has changes
 		newStatusCmd(),
 		newSchemaCmd(),
 		newVersionCmd(),
+		newLBCmd(),
 	)
 	return root
 }
