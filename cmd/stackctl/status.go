@@ -72,11 +72,11 @@ func runStatus(ctx context.Context, stdout io.Writer, o statusOptions) error {
 
 // stackStatus is the JSON form of `stackctl status --json`.
 type stackStatus struct {
-	Stack     string         `json:"stack"`
-	Network   string         `json:"network,omitempty"` // empty: missing
-	Consul    consulStatus   `json:"consul"`
-	Workers   []workerStatus `json:"workers"`
-	LB        *lbStatus      `json:"lb,omitempty"`
+	Stack      string         `json:"stack"`
+	Network    string         `json:"network,omitempty"` // empty: missing
+	Consul     consulStatus   `json:"consul"`
+	Workers    []workerStatus `json:"workers"`
+	LB         *lbStatus      `json:"lb,omitempty"`
 	Unfinished []string       `json:"unfinished_apply,omitempty"`
 }
 
