@@ -4,9 +4,11 @@ package apply_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math/big"
+	"math/rand/v2"
 	"net/http"
 	"os"
 	"os/exec"
@@ -18,12 +20,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stackctl/stackctl/apply"
 	"github.com/stackctl/stackctl/internal/consulapi"
 	"github.com/stackctl/stackctl/internal/dockerapi"
 	"github.com/stackctl/stackctl/internal/e2e"
 	"github.com/stackctl/stackctl/internal/images"
 	"github.com/stackctl/stackctl/internal/lbsync"
 	"github.com/stackctl/stackctl/plan"
+	stackspec "github.com/stackctl/stackctl/spec"
 )
 
 // bin is the stackctl binary the tests run, built once by TestMain.
@@ -59,6 +63,11 @@ type stack struct {
 
 func newStack(t *testing.T) *stack {
 	e := e2e.New(t)
+	// apply creates the stack network itself, with a configured subnet
+	// (for fixed worker addresses); the harness's own goes.
+	if err := e.Docker.NetworkRemove(t.Context(), e.Network); err != nil {
+		t.Fatal(err)
+	}
 	dir := t.TempDir()
 	tmpl, err := os.ReadFile("../stacks/primes/nginx.ctmpl")
 	if err != nil {
@@ -181,13 +190,33 @@ func (s *stack) published(container string, port int) string {
 func (s *stack) lbAddr() string     { return s.published(s.name+"-lb", 80) }
 func (s *stack) consulAddr() string { return s.published(s.name+"-consul", 8500) }
 
+// consul is a client of the stack's Consul, one per address: every client
+// keeps its own idle connections, and Consul limits them per client IP.
 func (s *stack) consul() *consulapi.Client {
-	c, err := consulapi.New(s.consulAddr())
+	c, err := cachedConsul(s.consulAddr())
 	if err != nil {
 		s.t.Fatal(err)
 	}
 	return c
 }
+
+var consulClients sync.Map // address → *consulapi.Client
+
+func cachedConsul(addr string) (*consulapi.Client, error) {
+	if c, ok := consulClients.Load(addr); ok {
+		return c.(*consulapi.Client), nil
+	}
+	c, err := consulapi.New(addr)
+	if err != nil {
+		return nil, err
+	}
+	actual, _ := consulClients.LoadOrStore(addr, c)
+	return actual.(*consulapi.Client), nil
+}
+
+func cachedDialer(addr string) (apply.Consul, error) { return cachedConsul(addr) }
+
+func cachedReader(addr string) (plan.ConsulReader, error) { return cachedConsul(addr) }
 
 // passing counts the registrations of the stack whose checks pass.
 func (s *stack) passing() int {
@@ -484,4 +513,195 @@ func tail(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// liveState is what a rollback must restore, as comparable text: every
+// container (ID, state, image), every registration (address, status, meta)
+// and the LB's served config.
+func (s *stack) liveState() string {
+	s.t.Helper()
+	var lines []string
+	for name, c := range s.containers() {
+		lines = append(lines, "container "+name+" "+c)
+	}
+	regs, err := s.consul().Registrations(s.t.Context(), s.name)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	for _, r := range regs {
+		lines = append(lines, fmt.Sprintf("registration %s %s:%d %s %v", r.ID, r.Address, r.Port, r.Status, r.Meta))
+	}
+	lines = append(lines, "lb "+s.lbConfigSHA())
+	sort.Strings(lines)
+	return strings.Join(lines, "\n")
+}
+
+// A failure after each step in turn of a 20 → 25 scale-up with an image
+// change (Options.FailAfterStep: the step does its work, then fails) leaves
+// the live stack as it was before the apply.
+func TestFailureAtEveryStepRestoresTheStack(t *testing.T) {
+	s := newStack(t)
+	s.write(spec{replicas: 20})
+	s.mustApply()
+	s.write(spec{replicas: 25, image: images.PrimesV2})
+	desired, err := stackspec.Load(s.file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := s.docker()
+	observer := &plan.Observer{Docker: d, DockerAt: d.Endpoint(), Consul: cachedReader}
+	waitPassing(t, s, 20)
+	before := s.liveState()
+	state, err := observer.Observe(t.Context(), desired)
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := len(plan.Compute(desired, state).Steps)
+	if steps != 25 {
+		t.Fatalf("the plan has %d steps, want 25", steps)
+	}
+	for n := 1; n <= steps; n++ {
+		state, err := observer.Observe(t.Context(), desired)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := plan.Compute(desired, state)
+		e := apply.New(desired, d, cachedDialer, apply.Options{Lock: true, FailAfterStep: n})
+		if _, err := e.Prepare(t.Context(), state); err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		r := e.Run(t.Context(), p, state)
+		if !errors.Is(r.Err, apply.ErrInjected) || r.RollbackErr != nil {
+			t.Fatalf("failure after step %d: error %v, rollback errors %v", n, r.Err, r.RollbackErr)
+		}
+		waitPassing(t, s, 20)
+		if after := s.liveState(); after != before {
+			t.Fatalf("after a failure at step %d the live state differs:\n--- before\n%s\n--- after\n%s", n, before, after)
+		}
+		t.Logf("failure after step %2d: %d steps rolled back in %s; live state as before", n, len(r.RolledBack), time.Since(start).Round(100*time.Millisecond))
+	}
+}
+
+// waitPassing waits (briefly) until n registrations pass: a restarted old
+// worker passes its check within an interval.
+func waitPassing(t *testing.T, s *stack, n int) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for s.passing() != n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d passing, want %d", s.passing(), n)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// kill -9 of stackctl at random points of a rolling update: the next apply
+// (waiting for the dead holder's lock to expire) converges, leaving no
+// orphan, no duplicate, nothing but the 20 desired workers passing.
+func TestKilledApplyConvergesOnTheNextApply(t *testing.T) {
+	s := newStack(t)
+	s.write(spec{replicas: 20})
+	s.mustApply()
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 9))
+	kills := 10
+	if v := os.Getenv("STACKCTL_E2E_KILLS"); v != "" {
+		fmt.Sscan(v, &kills)
+	}
+	for i := range kills {
+		image := images.PrimesV2
+		if i%2 == 1 {
+			image = images.PrimesV1
+		}
+		s.write(spec{replicas: 20, image: image})
+		delay := time.Duration(300+rng.IntN(7000)) * time.Millisecond
+		cmd := exec.Command(bin, "apply", "-f", s.file, "--auto-approve", "-lock-timeout", "60s")
+		cmd.Env = append(os.Environ(), "NO_COLOR=1")
+		var out strings.Builder
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(delay)
+		_ = cmd.Process.Kill() // SIGKILL: no cleanup of any kind
+		_ = cmd.Wait()
+		start := time.Now()
+		res, code := s.apply("-lock-timeout", "60s")
+		if code != 0 {
+			t.Fatalf("kill %d (after %s): the next apply exited %d:\n%s\n--- killed apply:\n%s", i, delay, code, res, tail(out.String(), 15))
+		}
+		if !s.planIsEmpty() {
+			t.Fatalf("kill %d: plan not empty after the next apply", i)
+		}
+		names := s.containers()
+		for name := range names {
+			if strings.Contains(name, ".old-") || strings.Contains(name, ".new-") || strings.Contains(name, ".rollback-") {
+				t.Errorf("kill %d: orphan container %s", i, name)
+			}
+		}
+		if len(names) != 22 {
+			t.Errorf("kill %d: %d containers, want 22: %v", i, len(names), sortedKeys(names))
+		}
+		waitPassing(t, s, 20)
+		if v := versionsNow(t, s.lbAddr(), 20); v[strings.TrimPrefix(image, "stackctl.local/primes:")] != 20 {
+			t.Errorf("kill %d: LB answers %v, want all %s", i, v, image)
+		}
+		t.Logf("kill %d after %s; next apply converged in %s (%s)", i, delay, time.Since(start).Round(100*time.Millisecond),
+			firstMatch(res, "Rolled back the unfinished", "No changes.", "Apply complete"))
+	}
+}
+
+func firstMatch(s string, subs ...string) string {
+	for _, line := range strings.Split(s, "\n") {
+		for _, sub := range subs {
+			if strings.Contains(line, sub) {
+				return strings.TrimSpace(line)
+			}
+		}
+	}
+	return ""
+}
+
+// BenchmarkApplyEmptyTo20 times `stackctl apply` of the reference stack from
+// nothing to 20 workers passing their checks (interval 1s) and served by the
+// LB; each iteration destroys the stack first, untimed. bench/apply.sh and
+// bench/compose.sh measure the same side by side with docker-compose.
+func BenchmarkApplyEmptyTo20(b *testing.B) {
+	e := e2e.New(b)
+	dir := b.TempDir()
+	tmpl, err := os.ReadFile("../stacks/primes/nginx.ctmpl")
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "nginx.ctmpl"), tmpl, 0o644); err != nil {
+		b.Fatal(err)
+	}
+	file := filepath.Join(dir, "stack.yaml")
+	src, err := os.ReadFile("../stacks/primes/stack.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	text := strings.NewReplacer("name: primes", "name: "+e.Stack, "127.0.0.1:8500:8500", "127.0.0.1::8500",
+		"127.0.0.1:8080:80", "127.0.0.1::80").Replace(string(src))
+	if err := os.WriteFile(file, []byte(text), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	run := func(args ...string) {
+		out, err := exec.Command(bin, args...).CombinedOutput()
+		if err != nil {
+			b.Fatalf("stackctl %v: %v\n%s", args, err, out)
+		}
+	}
+	var times []time.Duration
+	for b.Loop() {
+		b.StopTimer()
+		run("destroy", "-f", file, "--auto-approve")
+		b.StartTimer()
+		start := time.Now()
+		run("apply", "-f", file, "--auto-approve")
+		times = append(times, time.Since(start))
+	}
+	sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
+	b.ReportMetric(times[len(times)/2].Seconds(), "median-s")
+	run("destroy", "-f", file, "--auto-approve")
 }

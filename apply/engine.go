@@ -25,6 +25,10 @@ const LabelApply = "io.stackctl.apply"
 // taken.
 var ErrNameConflict = errors.New("container name already in use")
 
+// ErrPinRefused is returned by Docker.CreateContainer when the network does
+// not allow fixed addresses (its subnet was not configured by the user).
+var ErrPinRefused = errors.New("fixed addresses are not supported on this network")
+
 // ContainerSpec is a container to create on the stack network.
 type ContainerSpec struct {
 	Name    string
@@ -33,6 +37,8 @@ type ContainerSpec struct {
 	Env     []string // NAME=value
 	Labels  map[string]string
 	Network string
+	// IP, when set, is the container's fixed address on Network.
+	IP string
 	// Aliases are extra DNS names on the network.
 	Aliases     []string
 	Ports       []spec.PortMapping
@@ -65,6 +71,9 @@ type Docker interface {
 	RenameContainer(ctx context.Context, id, name string) error
 	// InspectContainer finds a container by ID or name, or returns nil.
 	InspectContainer(ctx context.Context, idOrName string) (*plan.Container, error)
+	// NetworkAddresses returns the network's subnet ("" when unknown) and
+	// every address in use on it, by running or stopped containers.
+	NetworkAddresses(ctx context.Context, name string) (subnet string, used []string, err error)
 	BuildImage(ctx context.Context, b BuildSpec) (string, error)
 	TagImage(ctx context.Context, id, ref string) error
 	UntagImage(ctx context.Context, ref string) error

@@ -73,6 +73,7 @@ type Executor struct {
 	lock         Lock
 	journal      *journal
 	done         atomic.Int64
+	addrs        addresses
 }
 
 // New returns an executor with defaults filled in.

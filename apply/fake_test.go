@@ -251,6 +251,10 @@ func (d fakeDocker) InspectContainer(_ context.Context, idOrName string) (*plan.
 	return cloneContainer(c), nil
 }
 
+func (d fakeDocker) NetworkAddresses(context.Context, string) (string, []string, error) {
+	return "", nil, nil
+}
+
 func (d fakeDocker) BuildImage(_ context.Context, b BuildSpec) (string, error) {
 	d.w.mu.Lock()
 	defer d.w.mu.Unlock()

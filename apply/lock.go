@@ -15,7 +15,7 @@ const LockKey = "lock"
 
 // lockTTL is the lock session's TTL: a holder that dies releases the lock
 // within one to two TTLs (Consul's grace), never sooner.
-const lockTTL = 15 * time.Second
+const lockTTL = 10 * time.Second
 
 // LockHolder is the lock key's value: who holds it, since when, doing what.
 type LockHolder struct {
@@ -50,7 +50,7 @@ func (e *LockedError) Error() string {
 	if e.Waited > 0 {
 		msg += fmt.Sprintf(", waited %s", e.Waited)
 	}
-	return msg + ". Wait for it to finish, use -lock-timeout to wait longer, or, if its holder died, wait up to 30s for Consul to release the lock"
+	return msg + ". Wait for it to finish, use -lock-timeout to wait longer, or, if its holder died, wait up to 20s for Consul to release the lock"
 }
 
 // DefaultHolder describes this process: "user@host pid N".

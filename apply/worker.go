@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/stackctl/stackctl/plan"
@@ -118,13 +119,32 @@ func (e *Executor) workerRegistration(svc *spec.Service, slot int, id, ip string
 }
 
 // runContainer creates and starts a container and returns it inspected.
+// A fixed address taken by a container stackctl does not know is retried
+// with the next one, this many times.
+const addressRetries = 3
+
 func (e *Executor) runContainer(ctx context.Context, cs ContainerSpec) (*plan.Container, error) {
-	id, err := e.Docker.CreateContainer(ctx, cs)
-	if err != nil {
-		return nil, fmt.Errorf("create container %s: %w%s", cs.Name, err, conflictHint(err))
+	if cs.IP == "" {
+		cs.IP = e.nextAddress(ctx)
 	}
-	if err := e.Docker.StartContainer(ctx, id); err != nil {
-		return nil, fmt.Errorf("start container %s: %w", cs.Name, err)
+	var id string
+	for try := 0; ; try++ {
+		var err error
+		id, err = e.createContainer(ctx, cs)
+		if err != nil {
+			return nil, fmt.Errorf("create container %s: %w%s", cs.Name, err, conflictHint(err))
+		}
+		err = e.Docker.StartContainer(ctx, id)
+		if err == nil {
+			break
+		}
+		if cs.IP == "" || try == addressRetries || !strings.Contains(err.Error(), "Address already in use") {
+			return nil, fmt.Errorf("start container %s: %w", cs.Name, err)
+		}
+		if err := e.Docker.RemoveContainer(ctx, id); err != nil {
+			return nil, fmt.Errorf("remove container %s to retry at another address: %w", cs.Name, err)
+		}
+		cs.IP = e.nextAddress(ctx)
 	}
 	c, err := e.Docker.InspectContainer(ctx, id)
 	if err != nil || c == nil {

@@ -20,11 +20,11 @@ var _ apply.Docker = (*Client)(nil)
 
 // CreateNetwork creates a bridge network with labels and returns its ID.
 func (c *Client) CreateNetwork(ctx context.Context, name string, labels map[string]string) (string, error) {
-	res, err := c.api.NetworkCreate(ctx, name, network.CreateOptions{Driver: "bridge", Labels: labels})
-	if err != nil {
-		return "", err
+	id, err := c.createPinnable(ctx, name, labels)
+	if cerrdefs.IsConflict(err) {
+		return "", fmt.Errorf("%w: %v", apply.ErrNameConflict, err)
 	}
-	return res.ID, nil
+	return id, err
 }
 
 // RemoveNetwork removes a network; one that does not exist is not an error.
@@ -60,10 +60,15 @@ func (c *Client) CreateContainer(ctx context.Context, s apply.ContainerSpec) (st
 	if s.Restart != "" {
 		host.RestartPolicy = container.RestartPolicy{Name: container.RestartPolicyMode(s.Restart)}
 	}
-	netCfg := &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{
-		s.Network: {Aliases: s.Aliases},
-	}}
+	ep := &network.EndpointSettings{Aliases: s.Aliases}
+	if s.IP != "" {
+		ep.IPAMConfig = &network.EndpointIPAMConfig{IPv4Address: s.IP}
+	}
+	netCfg := &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{s.Network: ep}}
 	res, err := c.api.ContainerCreate(ctx, cfg, host, netCfg, nil, s.Name)
+	if isPinRefused(err) {
+		return "", fmt.Errorf("%w: %v", apply.ErrPinRefused, err)
+	}
 	if cerrdefs.IsConflict(err) {
 		return "", fmt.Errorf("%w: %v", apply.ErrNameConflict, err)
 	}
