@@ -262,6 +262,27 @@ func (s *stack) lbConfigSHA() string {
 	return st.ConfigSHA256
 }
 
+// waitLB waits until the LB has rendered n instances and nothing changed
+// for a second.
+func (s *stack) waitLB(n int) {
+	s.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	var last lbsync.Status
+	for time.Now().Before(deadline) {
+		b, ok, err := s.consul().KVGet(s.t.Context(), "stackctl/"+s.name+"/lb/status")
+		if err == nil && ok {
+			if st, err := lbsync.ParseStatus(b); err == nil {
+				last = st
+				if st.OK && st.Instances == n && time.Since(st.RenderedAt) > time.Second {
+					return
+				}
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	s.t.Fatalf("LB never settled on %d instances: last status %+v", n, last)
+}
+
 // planIsEmpty reports whether `stackctl plan` finds nothing to do.
 func (s *stack) planIsEmpty() bool {
 	out, code := s.run("plan", "-f", s.file, "--detailed-exitcode")
@@ -551,6 +572,7 @@ func TestFailureAtEveryStepRestoresTheStack(t *testing.T) {
 	d := s.docker()
 	observer := &plan.Observer{Docker: d, DockerAt: d.Endpoint(), Consul: cachedReader}
 	waitPassing(t, s, 20)
+	s.waitLB(20)
 	before := s.liveState()
 	state, err := observer.Observe(t.Context(), desired)
 	if err != nil {
@@ -576,6 +598,7 @@ func TestFailureAtEveryStepRestoresTheStack(t *testing.T) {
 			t.Fatalf("failure after step %d: error %v, rollback errors %v", n, r.Err, r.RollbackErr)
 		}
 		waitPassing(t, s, 20)
+		s.waitLB(20)
 		if after := s.liveState(); after != before {
 			t.Fatalf("after a failure at step %d the live state differs:\n--- before\n%s\n--- after\n%s", n, before, after)
 		}
@@ -590,6 +613,11 @@ func waitPassing(t *testing.T, s *stack, n int) {
 	deadline := time.Now().Add(30 * time.Second)
 	for s.passing() != n {
 		if time.Now().After(deadline) {
+			regs, _ := s.consul().Registrations(t.Context(), s.name)
+			for _, r := range regs {
+				t.Logf("registration %s %s:%d %s %s", r.ID, r.Address, r.Port, r.Status, r.Output)
+			}
+			t.Logf("containers %v", s.containers())
 			t.Fatalf("%d passing, want %d", s.passing(), n)
 		}
 		time.Sleep(200 * time.Millisecond)

@@ -200,7 +200,7 @@ func (d fakeDocker) StartContainer(_ context.Context, id string) error {
 	if c.Labels[spec.LabelRole] == plan.RoleLB {
 		// The fake LB renders at once.
 		key := "stackctl/" + c.Labels[spec.LabelStack] + "/" + plan.KVLBStatus
-		d.w.kv[key] = []byte(fmt.Sprintf(`{"ok":true,"config_sha256":"fake","rendered_at":%q}`, time.Now().UTC().Add(time.Millisecond).Format(time.RFC3339Nano)))
+		d.w.kv[key] = []byte(fmt.Sprintf(`{"ok":true,"config_sha256":"fake","instances":1000,"rendered_at":%q}`, time.Now().UTC().Add(time.Millisecond).Format(time.RFC3339Nano)))
 	}
 	d.w.log("start %s", c.Name)
 	return nil

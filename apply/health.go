@@ -159,6 +159,7 @@ func (e *Executor) waitLBReady(ctx context.Context, since time.Time, limit time.
 		if ok {
 			last = st
 			if st.OK && st.RenderedAt.After(since) && st.ConfigSHA256 != "" {
+				e.waitLBInstances(ctx, key)
 				return nil
 			}
 		}
@@ -172,6 +173,31 @@ func (e *Executor) waitLBReady(ctx context.Context, since time.Time, limit time.
 			}
 			return fmt.Errorf("load balancer not ready within %s: no status at %s", limit, key)
 		case <-time.After(pollInterval):
+		}
+	}
+}
+
+// lbInstancesWait bounds the wait for a new LB to see every worker.
+const lbInstancesWait = 15 * time.Second
+
+// waitLBInstances waits (a little) until the LB renders with every desired
+// worker, so that an apply ends with all of them behind it. A template that
+// reads fewer instances is not an error: the wait just ends.
+func (e *Executor) waitLBInstances(ctx context.Context, key string) {
+	want := 0
+	for _, svc := range e.Stack.Services {
+		want += svc.Replicas
+	}
+	tctx, cancel := context.WithTimeout(ctx, lbInstancesWait)
+	defer cancel()
+	for {
+		if st, ok := e.lbStatus(tctx, key); ok && st.OK && st.Instances >= want {
+			return
+		}
+		select {
+		case <-tctx.Done():
+			return
+		case <-time.After(pollInterval / 2):
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/consul/api"
 
 	"github.com/stackctl/stackctl/apply"
+	"github.com/stackctl/stackctl/plan"
 )
 
 var _ apply.Consul = (*Client)(nil)
@@ -36,7 +37,7 @@ func (c *Client) Register(ctx context.Context, r apply.Registration) error {
 	if r.Check != nil {
 		chk := &api.AgentServiceCheck{
 			CheckID:  "service:" + r.ID,
-			Name:     "HTTP " + r.Check.URL,
+			Name:     checkNamePrefix + r.Check.URL,
 			HTTP:     r.Check.URL,
 			Interval: r.Check.Interval.String(),
 			Timeout:  r.Check.Timeout.String(),
@@ -87,30 +88,66 @@ func (c *Client) Registration(ctx context.Context, id string) (*apply.Registrati
 		return nil, err
 	}
 	out := &apply.Registration{ID: svc.ID, Service: svc.Service, Address: svc.Address, Port: svc.Port, Meta: svc.Meta}
-	checks, err := c.api.Agent().ChecksWithFilterOpts(`ServiceID == "`+id+`"`, q)
-	if err != nil {
+	var checks map[string]agentCheck
+	qf := (&api.QueryOptions{Filter: `ServiceID == "` + id + `"`}).WithContext(ctx)
+	if _, err := c.api.Raw().Query("/v1/agent/checks", &checks, qf); err != nil {
 		return nil, err
 	}
 	for _, ch := range checks {
-		d := ch.Definition
-		if d.HTTP == "" {
-			continue
-		}
-		out.Check = &apply.Check{
-			URL:             d.HTTP,
-			Interval:        time.Duration(d.IntervalDuration),
-			Timeout:         time.Duration(d.TimeoutDuration),
-			DeregisterAfter: time.Duration(d.DeregisterCriticalServiceAfterDuration),
+		if chk := checkOf(ch); chk != nil {
+			chk.DeregisterAfter = deregisterAfter(svc.Meta)
+			out.Check = chk
 		}
 	}
 	return out, nil
 }
 
-// Status is the worst status of a registration's checks, "" when the
-// registration does not exist.
+// deregisterAfter reads the check's deregister-after setting back from the
+// readable summary stackctl keeps in the meta (plan.CheckSummary): the agent
+// does not return it.
+func deregisterAfter(meta map[string]string) time.Duration {
+	_, after, ok := strings.Cut(meta[plan.MetaCheck], ", deregister after ")
+	if !ok {
+		return 0
+	}
+	d, _ := time.ParseDuration(after)
+	return d
+}
+
+// agentCheck is a check as /v1/agent/checks returns it, with the interval
+// and timeout the client library's AgentCheck leaves out.
+type agentCheck struct {
+	Name     string
+	Interval string
+	Timeout  string
+}
+
+// checkNamePrefix starts the name Register gives a check, followed by its
+// URL: the agent's checks endpoint returns the interval and timeout but not
+// the URL (its Definition is empty), so the name carries it.
+const checkNamePrefix = "HTTP "
+
+// checkOf reads back an HTTP check registered by Register. The
+// deregister-after setting is not returned by the agent and is lost.
+func checkOf(ch agentCheck) *apply.Check {
+	if !strings.HasPrefix(ch.Name, checkNamePrefix) {
+		return nil
+	}
+	chk := &apply.Check{URL: strings.TrimPrefix(ch.Name, checkNamePrefix)}
+	chk.Interval, _ = time.ParseDuration(ch.Interval)
+	chk.Timeout, _ = time.ParseDuration(ch.Timeout)
+	if chk.Interval <= 0 {
+		return nil
+	}
+	return chk
+}
+
+// Status is the worst status of a registration's checks as the catalog has
+// it — what health queries, and so the LB, see; the agent's own view can be
+// a moment ahead. "" when the registration does not exist.
 func (c *Client) Status(ctx context.Context, id string) (string, error) {
-	q := (&api.QueryOptions{}).WithContext(ctx)
-	checks, err := c.api.Agent().ChecksWithFilterOpts(`ServiceID == "`+id+`"`, q)
+	q := (&api.QueryOptions{Filter: `ServiceID == "` + id + `"`}).WithContext(ctx)
+	checks, _, err := c.api.Health().State(api.HealthAny, q)
 	if err != nil {
 		return "", err
 	}
@@ -119,7 +156,7 @@ func (c *Client) Status(ctx context.Context, id string) (string, error) {
 	}
 	list := make([]*api.AgentCheck, 0, len(checks))
 	for _, ch := range checks {
-		list = append(list, ch)
+		list = append(list, &api.AgentCheck{CheckID: ch.CheckID, Status: ch.Status, Output: ch.Output})
 	}
 	status, _ := worstCheck(list)
 	return status, nil
