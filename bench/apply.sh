@@ -18,6 +18,7 @@ for i in $(seq "$RUNS"); do
 	"$STACKCTL" destroy -f "$dir/stack.yaml" --auto-approve >/dev/null
 	start=$(date +%s.%N)
 	"$STACKCTL" apply -f "$dir/stack.yaml" --auto-approve >"$dir/out" 2>&1 || { cat "$dir/out"; exit 1; }
+	if [[ -n "${BENCH_LOG:-}" ]]; then cp "$dir/out" "$BENCH_LOG.$i"; fi
 	end=$(date +%s.%N)
 	t=$(echo "$end - $start" | bc)
 	times+=("$t")
