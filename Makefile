@@ -24,7 +24,7 @@ images:
 	bash scripts/images.sh
 
 e2e: images
-	$(GO) test -tags e2e -count=1 -p 1 -timeout 15m ./...
+	$(GO) test -tags e2e -count=1 -p 1 -timeout 45m ./...
 
 # The whole suite: static checks, unit tests under -race, then end-to-end
 # tests against the real Docker engine, Consul and nginx.
