@@ -168,11 +168,6 @@ func args(check cobra.PositionalArgs) cobra.PositionalArgs {
 	}
 }
 
-// errNotBuilt is what a command that is not written yet returns.
-func errNotBuilt(name string) error {
-	return exitWith(exitFailure, fmt.Errorf("%q is not built yet", name))
-}
-
 // addFileFlag adds the -f/--file flag every stack command has.
 func addFileFlag(cmd *cobra.Command, file *string) {
 	cmd.Flags().StringVarP(file, "file", "f", "stack.yaml", "the stack file")
