@@ -208,6 +208,16 @@ func runApply(ctx context.Context, in io.Reader, out io.Writer, o applyOptions, 
 			return err
 		}
 	}
+	if err := s.execute(ctx, out, p); err != nil {
+		return err
+	}
+	printWhereToLook(ctx, out, s)
+	return nil
+}
+
+// execute runs p, shows its report and turns a failed run into exit 1; apply
+// and destroy end the same way.
+func (s *applySession) execute(ctx context.Context, out io.Writer, p *plan.Plan) error {
 	fmt.Fprintln(out)
 	report := s.exec.Run(ctx, p, s.state)
 	s.prog.stop()
@@ -218,7 +228,6 @@ func runApply(ctx context.Context, in io.Reader, out io.Writer, o applyOptions, 
 	if !report.OK() {
 		return exitWith(exitFailure, nil)
 	}
-	printWhereToLook(ctx, out, s)
 	return nil
 }
 

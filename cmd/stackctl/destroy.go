@@ -71,15 +71,5 @@ func runDestroy(ctx context.Context, in io.Reader, out io.Writer, o destroyOptio
 			return err
 		}
 	}
-	fmt.Fprintln(out)
-	report := s.exec.Run(ctx, p, s.state)
-	s.prog.stop()
-	fmt.Fprintln(out)
-	if err := report.Write(out); err != nil {
-		return exitWith(exitFailure, err)
-	}
-	if !report.OK() {
-		return exitWith(exitFailure, nil)
-	}
-	return nil
+	return s.execute(ctx, out, p)
 }
