@@ -188,7 +188,7 @@ nginx_base_image() {
 	mirror=$(debian_mirror)
 	dir=$(mktemp -d "${TMPDIR:-/tmp}/stackctl-rootfs.XXXXXX")
 	scratch_dirs+=("$dir")
-	log "building $NGINX_BASE_IMAGE with debootstrap from $mirror (about a minute)"
+	log "building $NGINX_BASE_IMAGE with debootstrap from the apt mirror this machine uses (about a minute)"
 	nginx_rootfs "$dir" "$mirror"
 	local old
 	old=$(docker image inspect -f '{{.Id}}' "$NGINX_BASE_IMAGE" 2>/dev/null || true)
