@@ -33,6 +33,7 @@ type applyOptions struct {
 	lock        bool
 	lockTimeout time.Duration
 	parallelism int
+	json        bool
 }
 
 func newApplyCmd() *cobra.Command {
@@ -48,11 +49,16 @@ the load balancer; if anything fails, everything is put back as it was.
 Given a PLAN file saved by "stackctl plan -out", apply carries out exactly
 that plan without asking, and refuses it if the live state moved since it was
 made. Two applies of one stack never run at once: apply takes a lock in
-Consul, waiting up to -lock-timeout for it.`,
+Consul, waiting up to -lock-timeout for it.
+
+With --json, stdout carries one JSON object per line (the plan, every step as
+it starts and ends, the final report) and nothing else; it needs
+--auto-approve or a PLAN, as there is nobody to ask. Format: docs/apply-json.md.`,
 		Example: `  stackctl apply -f stack.yaml
   stackctl apply -f stack.yaml --auto-approve
   stackctl plan -out primes.plan && stackctl apply primes.plan
-  stackctl apply -lock-timeout 2m`,
+  stackctl apply -lock-timeout 2m
+  stackctl apply -f stack.yaml --auto-approve --json | jq -c 'select(.type == "report")'`,
 		Args: args(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, argv []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
@@ -69,6 +75,7 @@ Consul, waiting up to -lock-timeout for it.`,
 	cmd.Flags().BoolVar(&opts.lock, "lock", true, "hold the stack's lock in Consul while applying (-lock=false to skip)")
 	cmd.Flags().DurationVar(&opts.lockTimeout, "lock-timeout", 0, "how long to wait for the lock (0: fail at once if it is held)")
 	cmd.Flags().IntVar(&opts.parallelism, "parallelism", 0, "how many steps of a group may work on Docker at once (default: 4 per CPU)")
+	cmd.Flags().BoolVar(&opts.json, "json", false, "print events as JSON lines (format: docs/apply-json.md); needs --auto-approve or a PLAN")
 	return cmd
 }
 
@@ -114,6 +121,31 @@ func savedPlan(path string) (*plan.File, *spec.Stack, error) {
 	return f, st, nil
 }
 
+// applyView shows an apply or destroy as it runs: progressView to a person,
+// jsonProgress as JSON lines to a machine.
+type applyView interface {
+	apply.Progress
+	// showPlan shows the plan about to be carried out.
+	showPlan(p *plan.Plan) error
+	// showRecovered tells what was done with an unfinished apply first.
+	showRecovered(r *apply.Report)
+	// starting comes just before the first step.
+	starting()
+	// showReport stops the live progress and shows how the run ended.
+	showReport(r *apply.Report) error
+	// failure is the error to print on stderr when r failed; nil when the
+	// view has already said it.
+	failure(r *apply.Report) error
+	stop()
+}
+
+func newApplyView(out io.Writer, jsonOut bool) applyView {
+	if jsonOut {
+		return newJSONProgress(out)
+	}
+	return newProgressView(out)
+}
+
 // applySession is the part shared by apply and destroy: the stack, its
 // executor and the live state, with the lock held and any unfinished apply
 // dealt with.
@@ -122,22 +154,20 @@ type applySession struct {
 	docker *dockerapi.Client
 	exec   *apply.Executor
 	state  *plan.State
-	out    io.Writer
-	prog   *progressView
+	view   applyView
 }
 
-func openSession(ctx context.Context, out io.Writer, st *spec.Stack, op string, lock bool, lockTimeout time.Duration, parallelism int) (*applySession, error) {
+func openSession(ctx context.Context, view applyView, st *spec.Stack, op string, lock bool, lockTimeout time.Duration, parallelism int) (*applySession, error) {
 	docker, err := dockerapi.New()
 	if err != nil {
 		return nil, fmt.Errorf("Docker client: %w", err)
 	}
-	prog := newProgressView(out)
 	exec := apply.New(st, docker, consulapi.Dialer, apply.Options{
-		Operation: op, Lock: lock, LockTimeout: lockTimeout, Holder: apply.DefaultHolder(), Progress: prog,
+		Operation: op, Lock: lock, LockTimeout: lockTimeout, Holder: apply.DefaultHolder(), Progress: view,
 		Workers: parallelism,
 	})
 	exec.ConsulAddr = os.Getenv("CONSUL_HTTP_ADDR")
-	s := &applySession{stack: st, docker: docker, exec: exec, out: out, prog: prog}
+	s := &applySession{stack: st, docker: docker, exec: exec, view: view}
 	if s.state, err = observe(ctx, st); err != nil {
 		s.close()
 		return nil, fmt.Errorf("cannot read the live state of stack %s: %w", st.Name, err)
@@ -148,13 +178,10 @@ func openSession(ctx context.Context, out io.Writer, st *spec.Stack, op string, 
 		return nil, err
 	}
 	if rec != nil {
+		view.showRecovered(rec)
 		if rec.Err != nil {
-			_ = rec.Write(out)
 			s.close()
 			return nil, rec.Err
-		}
-		if rec.Recovered == "rolled back" {
-			fmt.Fprintf(out, "Rolled back the unfinished %s: %d step(s) undone.\n\n", strings.TrimPrefix(rec.Operation, "recover "), len(rec.RolledBack))
 		}
 		if s.state, err = observe(ctx, st); err != nil {
 			s.close()
@@ -170,6 +197,9 @@ func (s *applySession) close() {
 }
 
 func runApply(ctx context.Context, in io.Reader, out io.Writer, o applyOptions, planFile string) error {
+	if err := checkJSONApproval(o.json, o.autoApprove || planFile != ""); err != nil {
+		return err
+	}
 	var saved *plan.File
 	var st *spec.Stack
 	var err error
@@ -181,7 +211,9 @@ func runApply(ctx context.Context, in io.Reader, out io.Writer, o applyOptions, 
 	if err != nil {
 		return exitWith(exitFailure, err)
 	}
-	s, err := openSession(ctx, out, st, "apply", o.lock, o.lockTimeout, o.parallelism)
+	view := newApplyView(out, o.json)
+	defer view.stop()
+	s, err := openSession(ctx, view, st, "apply", o.lock, o.lockTimeout, o.parallelism)
 	if err != nil {
 		return exitWith(exitFailure, err)
 	}
@@ -195,12 +227,11 @@ func runApply(ctx context.Context, in io.Reader, out io.Writer, o applyOptions, 
 		}
 		p = saved.Plan
 	}
-	color := styleFor(out).on
-	if err := views.Human(out, p, color); err != nil {
+	if err := view.showPlan(p); err != nil {
 		return exitWith(exitFailure, err)
 	}
-	if p.Empty() {
-		return nil
+	if p.Empty() && !o.json {
+		return nil // in JSON, the empty run still ends with its report
 	}
 	if saved == nil && !o.autoApprove {
 		if err := confirm(in, out, "Do you want to perform these actions?",
@@ -208,25 +239,25 @@ func runApply(ctx context.Context, in io.Reader, out io.Writer, o applyOptions, 
 			return err
 		}
 	}
-	if err := s.execute(ctx, out, p); err != nil {
+	if err := s.execute(ctx, p); err != nil {
 		return err
 	}
-	printWhereToLook(ctx, out, s)
+	if !o.json {
+		printWhereToLook(ctx, out, s)
+	}
 	return nil
 }
 
 // execute runs p, shows its report and turns a failed run into exit 1; apply
 // and destroy end the same way.
-func (s *applySession) execute(ctx context.Context, out io.Writer, p *plan.Plan) error {
-	fmt.Fprintln(out)
+func (s *applySession) execute(ctx context.Context, p *plan.Plan) error {
+	s.view.starting()
 	report := s.exec.Run(ctx, p, s.state)
-	s.prog.stop()
-	fmt.Fprintln(out)
-	if err := report.Write(out); err != nil {
+	if err := s.view.showReport(report); err != nil {
 		return exitWith(exitFailure, err)
 	}
 	if !report.OK() {
-		return exitWith(exitFailure, nil)
+		return exitWith(exitFailure, s.view.failure(report))
 	}
 	return nil
 }
@@ -405,3 +436,30 @@ func (v *progressView) StepUndone(id string, elapsed time.Duration, err error) {
 }
 
 func (v *progressView) Note(msg string) { v.line("%s", msg) }
+
+func (v *progressView) showPlan(p *plan.Plan) error { return views.Human(v.out, p, v.style.on) }
+
+func (v *progressView) showRecovered(r *apply.Report) {
+	if r.Err != nil {
+		_ = r.Write(v.out)
+		return
+	}
+	if r.Recovered == "rolled back" {
+		fmt.Fprintf(v.out, "Rolled back the unfinished %s: %d step(s) undone.\n\n", trimRecover(r.Operation), len(r.RolledBack))
+	}
+}
+
+func (v *progressView) starting() { fmt.Fprintln(v.out) }
+
+func (v *progressView) showReport(r *apply.Report) error {
+	v.stop()
+	fmt.Fprintln(v.out)
+	return r.Write(v.out)
+}
+
+// failure is nil: the report on the terminal has said it all.
+func (v *progressView) failure(*apply.Report) error { return nil }
+
+// trimRecover is the operation a recovery report is about: "recover apply"
+// is about an apply.
+func trimRecover(op string) string { return strings.TrimPrefix(op, "recover ") }

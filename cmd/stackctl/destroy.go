@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/stackctl/stackctl/apply"
-	"github.com/stackctl/stackctl/plan/views"
 )
 
 // destroyOptions are destroy's flags.
@@ -20,6 +19,7 @@ type destroyOptions struct {
 	autoApprove bool
 	lock        bool
 	lockTimeout time.Duration
+	json        bool
 }
 
 func newDestroyCmd() *cobra.Command {
@@ -30,9 +30,13 @@ func newDestroyCmd() *cobra.Command {
 		Long: `Destroy removes every container, network, Consul registration and Consul KV
 entry that carries the stack's ownership label, after showing them and asking
 for confirmation (unless --auto-approve). Nothing without the label is ever
-touched. It takes the same lock as apply.`,
+touched. It takes the same lock as apply.
+
+With --json (which needs --auto-approve), stdout carries one JSON object per
+line, as for apply: docs/apply-json.md.`,
 		Example: `  stackctl destroy -f stack.yaml
-  stackctl destroy -f stack.yaml --auto-approve`,
+  stackctl destroy -f stack.yaml --auto-approve
+  stackctl destroy -f stack.yaml --auto-approve --json`,
 		Args: args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
@@ -44,25 +48,31 @@ touched. It takes the same lock as apply.`,
 	cmd.Flags().BoolVar(&opts.autoApprove, "auto-approve", false, "destroy without asking for confirmation")
 	cmd.Flags().BoolVar(&opts.lock, "lock", true, "hold the stack's lock in Consul while destroying (-lock=false to skip)")
 	cmd.Flags().DurationVar(&opts.lockTimeout, "lock-timeout", 0, "how long to wait for the lock (0: fail at once if it is held)")
+	cmd.Flags().BoolVar(&opts.json, "json", false, "print events as JSON lines (format: docs/apply-json.md); needs --auto-approve")
 	return cmd
 }
 
 func runDestroy(ctx context.Context, in io.Reader, out io.Writer, o destroyOptions) error {
+	if err := checkJSONApproval(o.json, o.autoApprove); err != nil {
+		return err
+	}
 	st, _, err := loadStack(o.file)
 	if err != nil {
 		return exitWith(exitFailure, err)
 	}
-	s, err := openSession(ctx, out, st, "destroy", o.lock, o.lockTimeout, 0)
+	view := newApplyView(out, o.json)
+	defer view.stop()
+	s, err := openSession(ctx, view, st, "destroy", o.lock, o.lockTimeout, 0)
 	if err != nil {
 		return exitWith(exitFailure, err)
 	}
 	defer s.close()
 	p := apply.DestroyPlan(st, s.state)
-	if p.Empty() {
+	if p.Empty() && !o.json {
 		fmt.Fprintf(out, "Nothing to destroy: stack %s owns no containers, network, registrations or keys.\n", st.Name)
 		return nil
 	}
-	if err := views.Human(out, p, styleFor(out).on); err != nil {
+	if err := view.showPlan(p); err != nil {
 		return exitWith(exitFailure, err)
 	}
 	if !o.autoApprove {
@@ -71,5 +81,5 @@ func runDestroy(ctx context.Context, in io.Reader, out io.Writer, o destroyOptio
 			return err
 		}
 	}
-	return s.execute(ctx, out, p)
+	return s.execute(ctx, p)
 }

@@ -77,8 +77,8 @@ func TestEveryCommandHasHelpAndExamples(t *testing.T) {
 	flags := map[string][]string{
 		"validate": {"file"},
 		"plan":     {"file", "out", "json", "detailed-exitcode"},
-		"apply":    {"file", "auto-approve", "lock", "lock-timeout"},
-		"destroy":  {"file", "auto-approve"},
+		"apply":    {"file", "auto-approve", "lock", "lock-timeout", "json"},
+		"destroy":  {"file", "auto-approve", "json"},
 		"status":   {"file", "json"},
 	}
 	for _, cmd := range root.Commands() {
