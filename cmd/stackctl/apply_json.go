@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"time"
 
@@ -213,7 +214,7 @@ func (j *jsonProgress) showReport(r *apply.Report) error {
 // failure is what stderr says about a failed run: the report on stdout has
 // the details, but a CI log that keeps only stderr should say why too.
 func (j *jsonProgress) failure(r *apply.Report) error {
-	return fmt.Errorf("%s of stack %s failed: %w", r.Operation, r.Stack, r.Err)
+	return fmt.Errorf("%s of stack %s failed: %s", r.Operation, r.Stack, errorText(r.Err))
 }
 
 func (j *jsonProgress) stop() {}
@@ -224,11 +225,10 @@ func (j *jsonProgress) writeErr() error {
 	return j.err
 }
 
+// errorText is err on one line: collected errors (go-multierror prints
+// one per line) are joined with "; ".
 func errorText(err error) string {
-	if err == nil {
-		return ""
-	}
-	return err.Error()
+	return strings.Join(errorStrings(err), "; ")
 }
 
 // errorStrings flattens collected errors into one string each; never nil, so

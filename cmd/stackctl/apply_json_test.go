@@ -109,7 +109,7 @@ func writeEvents(t *testing.T, j *jsonProgress) {
 	report := &apply.Report{
 		Stack: "primes", ApplyID: "c0ffee000001", Operation: "apply",
 		Failed:      []*apply.StepError{{Step: p.Steps[1], Err: stepErr}},
-		Err:         &apply.StepError{Step: p.Steps[1], Err: stepErr},
+		Err:         multierror.Append(nil, &apply.StepError{Step: p.Steps[1], Err: stepErr}),
 		RolledBack:  []string{"worker/primes-web-1"},
 		RollbackErr: multierror.Append(nil, errors.New("remove primes-web-2: no such container"), errors.New("delete journal: timeout")),
 	}
@@ -259,5 +259,28 @@ func golden(t *testing.T, name string, got []byte) {
 	}
 	if !bytes.Equal(got, want) {
 		t.Errorf("%s differs (run with -update to accept):\ngot\n%s\nwant\n%s", path, got, want)
+	}
+}
+
+// TestErrorTextIsOneLine: collected errors print one per line; in a JSON
+// field and on stderr they are joined on one line.
+func TestErrorTextIsOneLine(t *testing.T) {
+	two := multierror.Append(nil, errors.New("a failed"), multierror.Append(nil, errors.New("b failed")))
+	for _, tt := range []struct {
+		err  error
+		want string
+	}{
+		{nil, ""},
+		{errors.New("boom"), "boom"},
+		{two, "a failed; b failed"},
+	} {
+		if got := errorText(tt.err); got != tt.want {
+			t.Errorf("errorText(%q) = %q, want %q", tt.err, got, tt.want)
+		}
+	}
+	j := newJSONProgress(&bytes.Buffer{})
+	got := j.failure(&apply.Report{Stack: "primes", Operation: "apply", Err: two}).Error()
+	if got != "apply of stack primes failed: a failed; b failed" {
+		t.Errorf("failure = %q", got)
 	}
 }
