@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -177,46 +178,65 @@ func TestApplyFromEmptyConvergesAndIsIdempotent(t *testing.T) {
 	}
 }
 
-// Steps of a group run in parallel, groups in order: every event of a group
-// comes after every event of the groups before. A new Consul is created
-// alongside the new workers, which wait for it only to register.
-func TestApplyOrdersGroups(t *testing.T) {
+// A first apply runs as one group after the network (see mergeCreates),
+// yet in dependency order: Consul's container starts before any worker, no
+// worker registers before Consul runs, the template is written once Consul
+// runs, and the LB starts only once its template is in place.
+func TestFirstApplyOverlapsButKeepsDependencies(t *testing.T) {
 	w := testWorld()
 	s := stackFile(t, 4, "primes:v1", "start-first", "rollback", 2)
 	mustApply(t, w, s)
-	ranks := []struct {
-		prefix string
-		rank   int
-	}{
-		{"create-network", 0},
-		{"create unit-consul", 1}, {"start unit-consul", 1}, {"create unit-web-", 1}, {"start unit-web-", 1}, {"register unit-web-", 1},
-		{"kv-put stackctl/unit/lb/template", 2},
-		{"create unit-lb", 3}, {"start unit-lb", 3},
-	}
-	last, seen := -1, map[int]bool{}
-	for _, ev := range w.events {
-		for _, r := range ranks {
-			if !strings.HasPrefix(ev, r.prefix) {
-				continue
+	at := func(prefix string, first bool) int {
+		found := -1
+		for i, ev := range w.events {
+			if strings.HasPrefix(ev, prefix) {
+				if first {
+					return i
+				}
+				found = i
 			}
-			if r.rank < last {
-				t.Errorf("event %q (group %d) after an event of group %d", ev, r.rank, last)
-			}
-			last = r.rank
-			seen[r.rank] = true
+		}
+		if found < 0 {
+			t.Fatalf("no event %q in %v", prefix, w.events)
+		}
+		return found
+	}
+	if at("create-network", true) != 0 {
+		t.Errorf("the network is not created first: %v", w.events)
+	}
+	consul := at("start unit-consul", true)
+	if first := at("create unit-web-", true); first < consul {
+		t.Errorf("a worker is created (event %d) before Consul starts (event %d)", first, consul)
+	}
+	if reg := at("register unit-web-", true); reg < consul {
+		t.Errorf("a worker registers (event %d) before Consul starts (event %d)", reg, consul)
+	}
+	tmpl := at("kv-put stackctl/unit/lb/template", true)
+	if lb := at("create unit-lb", true); lb < tmpl {
+		t.Errorf("the LB is created (event %d) before its template is written (event %d)", lb, tmpl)
+	}
+}
+
+// An update keeps the plan's groups in order: the template is written only
+// after every worker was replaced.
+func TestUpdateKeepsGroupsInOrder(t *testing.T) {
+	w := testWorld()
+	mustApply(t, w, stackFile(t, 4, "primes:v1", "start-first", "rollback", 2))
+	s2 := stackFile(t, 4, "primes:v2", "start-first", "rollback", 2)
+	s2.LB.TemplateSource += "# changed\n"
+	from := len(w.events)
+	mustApply(t, w, s2)
+	lastWorker, tmpl := -1, -1
+	for i, ev := range w.events[from:] {
+		switch {
+		case strings.HasPrefix(ev, "kv-put stackctl/unit/lb/template"):
+			tmpl = i
+		case strings.Contains(ev, "unit-web-") && !strings.HasPrefix(ev, "remove "): // removals are the final clean-up
+			lastWorker = i
 		}
 	}
-	if len(seen) != 4 {
-		t.Errorf("groups seen %v; events: %v", seen, w.events)
-	}
-	// Every worker registers only once Consul runs.
-	for i, ev := range w.events {
-		if strings.HasPrefix(ev, "start unit-consul") {
-			break
-		}
-		if strings.HasPrefix(ev, "register") {
-			t.Errorf("event %d %q before Consul started", i, ev)
-		}
+	if tmpl < 0 || lastWorker < 0 || tmpl < lastWorker {
+		t.Errorf("template written at event %d, last worker event %d: %v", tmpl, lastWorker, w.events[from:])
 	}
 }
 
@@ -377,6 +397,73 @@ func TestSecondApplyFailsWithTheLockHolder(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "alice@host pid 1") || !strings.Contains(err.Error(), "since") {
 		t.Errorf("message %q does not say who and since when", err)
+	}
+}
+
+// lockLoser loses the apply's lock when the first worker step finishes.
+type lockLoser struct {
+	nopProgress
+	once sync.Once
+	lose func()
+}
+
+func (l *lockLoser) StepFinished(step plan.Step, _ time.Duration, _ error) {
+	if step.Kind == plan.KindWorker {
+		l.once.Do(l.lose)
+	}
+}
+
+// A lock lost in the middle of an apply stops it; it rolls back once it
+// holds the lock again, and leaves the stack as it was.
+func TestLostLockStopsAndRollsBack(t *testing.T) {
+	w := testWorld()
+	s := stackFile(t, 4, "primes:v1", "start-first", "rollback", 1)
+	mustApply(t, w, s)
+	before := w.snapshot()
+	loser := &lockLoser{lose: func() { w.loseLock("stackctl/unit/lock", nil) }}
+	r, _ := w.apply(t, stackFile(t, 4, "primes:v2", "start-first", "rollback", 1), Options{Lock: true, Progress: loser})
+	if !errors.Is(r.Err, ErrLockLost) || r.RollbackErr != nil || len(r.RolledBack) == 0 {
+		t.Fatalf("error %v, rollback %v (%d undone), want ErrLockLost and a rollback", r.Err, r.RollbackErr, len(r.RolledBack))
+	}
+	if after := w.snapshot(); after != before {
+		t.Errorf("after the lost lock the state differs:\n%s", diffLines(before, after))
+	}
+	var b strings.Builder
+	_ = r.Write(&b)
+	if !strings.Contains(b.String(), "lock was lost") {
+		t.Errorf("report does not say the lock was lost:\n%s", b.String())
+	}
+}
+
+// When another apply took the lost lock, this one touches nothing more: its
+// journal stays for the new holder, who rolls it back.
+func TestLostLockTakenByAnotherLeavesTheJournal(t *testing.T) {
+	old := relockWait
+	relockWait = 50 * time.Millisecond
+	defer func() { relockWait = old }()
+	w := testWorld()
+	s := stackFile(t, 4, "primes:v1", "start-first", "rollback", 1)
+	mustApply(t, w, s)
+	before := w.snapshot()
+	loser := &lockLoser{lose: func() { w.loseLock("stackctl/unit/lock", []byte(`{"holder":"bob"}`)) }}
+	r, _ := w.apply(t, stackFile(t, 4, "primes:v2", "start-first", "rollback", 1), Options{Lock: true, Progress: loser})
+	if !errors.Is(r.Err, ErrLockLost) || r.RollbackErr == nil || len(r.RolledBack) != 0 {
+		t.Fatalf("error %v, rollback %v (%d undone), want ErrLockLost and no rollback", r.Err, r.RollbackErr, len(r.RolledBack))
+	}
+	if !strings.Contains(r.RollbackErr.Error(), "bob") {
+		t.Errorf("rollback error %v does not name the new holder", r.RollbackErr)
+	}
+	if w.kv["stackctl/unit/journal"] == nil {
+		t.Fatal("the journal is gone: the new holder could not roll this apply back")
+	}
+	w.loseLock("stackctl/unit/lock", nil)
+	delete(w.locks, "stackctl/unit/lock") // bob finished
+	rec, _ := w.apply(t, s, Options{Lock: true})
+	if !rec.OK() {
+		t.Fatalf("the next apply failed: %v", rec.Err)
+	}
+	if after := w.snapshot(); after != before {
+		t.Errorf("the next apply did not restore the state:\n%s", diffLines(before, after))
 	}
 }
 

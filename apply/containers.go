@@ -2,6 +2,7 @@ package apply
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -105,7 +106,7 @@ func (e *Executor) lbOp(ctx context.Context, st *runState, step plan.Step) (*ope
 	undo := &Undo{Op: UndoContainer, Restore: r}
 	switch {
 	case step.Action == plan.ActionCreate && old == nil:
-		return &operation{undo: undo, do: func(ctx context.Context) error { return e.createLB(ctx) }}, nil
+		return &operation{undo: undo, do: func(ctx context.Context) error { return e.createLB(ctx, st) }}, nil
 	case step.Action == plan.ActionStart && old != nil:
 		return &operation{undo: undo, do: func(ctx context.Context) error {
 			since := time.Now().UTC()
@@ -122,16 +123,30 @@ func (e *Executor) lbOp(ctx context.Context, st *runState, step plan.Step) (*ope
 			if err := e.retire(ctx, old); err != nil {
 				return err
 			}
-			return e.createLB(ctx)
+			return e.createLB(ctx, st)
 		}}, nil
 	}
 	return nil, unsupported(step)
 }
 
-func (e *Executor) createLB(ctx context.Context) error {
+// createLB runs a new LB and waits until it serves. In a group that also
+// writes its template and creates workers (a first apply, see mergeCreates)
+// it starts once the template is in place and is ready once every new
+// worker has passed and been rendered in: it renders them as they pass, so
+// the apply ends a quiescence window after the last worker's check.
+func (e *Executor) createLB(ctx context.Context, st *runState) error {
+	if ok, err := st.await(ctx, plan.KindTemplate); err != nil {
+		return err
+	} else if !ok {
+		return errors.New("not created: writing its template failed")
+	}
 	since := time.Now().UTC()
 	if _, err := e.runContainer(ctx, e.lbSpec()); err != nil {
 		return err
+	}
+	releaseSlot(ctx)
+	if ok, err := st.await(ctx, plan.KindWorker); err != nil || !ok {
+		return err // a failed worker fails the group; the LB itself is up
 	}
 	return e.waitLBReady(ctx, since, lbReadyTimeout)
 }

@@ -71,6 +71,8 @@ type Executor struct {
 	connectBegun bool
 	connectErr   error
 	lock         Lock
+	lockLost     bool                    // lock's session ended while held
+	abort        context.CancelCauseFunc // stops Run (lock lost)
 	journal      *journal
 	done         atomic.Int64
 	addrs        addresses
@@ -112,6 +114,15 @@ func (e *Executor) Run(ctx context.Context, p *plan.Plan, before *plan.State) *R
 	r := &Report{Stack: e.Stack.Name, ApplyID: e.ApplyID, Operation: e.Operation}
 	defer e.Unlock()
 	if p.Empty() {
+		return r
+	}
+	ctx, abort := context.WithCancelCause(ctx)
+	defer abort(nil)
+	e.mu.Lock()
+	e.abort = abort
+	e.mu.Unlock()
+	if e.lostLock() {
+		r.Err = ErrLockLost
 		return r
 	}
 	e.journal = newJournal(e.Stack, e.ApplyID, e.Operation, e.Holder, p)
@@ -157,14 +168,10 @@ func (e *Executor) Run(ctx context.Context, p *plan.Plan, before *plan.State) *R
 	return r
 }
 
-// runState is what steps share while an apply runs.
-type runState struct {
-	before *plan.State
-}
-
 // runGroup runs a group's steps in parallel, at most Workers at once, and
 // returns their failures collected.
 func (e *Executor) runGroup(ctx context.Context, st *runState, group []plan.Step) error {
+	st.startGroup(group)
 	sem := make(chan struct{}, e.Workers)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -178,6 +185,7 @@ func (e *Executor) runGroup(ctx context.Context, st *runState, group []plan.Step
 			release := sync.OnceFunc(func() { <-sem })
 			defer release()
 			err := e.runStep(withSlotRelease(ctx, release), st, step)
+			st.finished(step, err)
 			mu.Lock()
 			defer mu.Unlock()
 			if errors.Is(err, ErrCrashed) {
@@ -199,6 +207,12 @@ func (e *Executor) runGroup(ctx context.Context, st *runState, group []plan.Step
 // runStep records the step's undo in the journal, does it, and records the
 // outcome.
 func (e *Executor) runStep(ctx context.Context, st *runState, step plan.Step) error {
+	if err := e.checkLock(); err != nil {
+		return err
+	}
+	if ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
 	start := time.Now()
 	e.Progress.StepStarted(step)
 	op, err := e.operation(ctx, st, step)
@@ -235,15 +249,26 @@ func (e *Executor) runStep(ctx context.Context, st *runState, step plan.Step) er
 func (e *Executor) fail(ctx context.Context, st *runState, group []plan.Step, err error, r *Report) {
 	r.Err = err
 	r.Failed = stepErrors(err)
-	if e.pauses(group, r.Failed) {
-		r.Paused = true
-		e.journal.pause()
-		_ = e.journal.flush(context.WithoutCancel(ctx), e.consulClient())
-		return
-	}
 	// Roll back even when ctx was cancelled (Ctrl-C): leaving the stack
 	// half-changed is worse than finishing the rollback.
 	rb := context.WithoutCancel(ctx)
+	if errors.Is(context.Cause(ctx), ErrLockLost) {
+		// Another apply may hold the lock by now: touch nothing unless it
+		// is ours again. Whoever holds it finds the journal and rolls this
+		// apply back itself.
+		if lerr := e.relock(rb); lerr != nil {
+			r.Err = fmt.Errorf("%w; stopped, and not rolled back", ErrLockLost)
+			r.RollbackErr = fmt.Errorf("could not take the lock again: %w", lerr)
+			return
+		}
+		r.Err = fmt.Errorf("%w; stopped, and took the lock again to undo", ErrLockLost)
+	}
+	if e.pauses(group, r.Failed) {
+		r.Paused = true
+		e.journal.pause()
+		_ = e.journal.flush(rb, e.consulClient())
+		return
+	}
 	r.RolledBack, r.RollbackErr = e.rollback(rb, e.ApplyID, e.journal.snapshot())
 	e.waitLB(rb, time.Now().UTC())
 	if r.RollbackErr == nil {
@@ -313,33 +338,6 @@ func undid(ids []string, kind plan.Kind) bool {
 		}
 	}
 	return false
-}
-
-// mergeCreates joins consecutive groups that only create workers: with no
-// old container to keep serving, batching by update.parallelism protects
-// nothing, and creating every new worker at once is much faster.
-func mergeCreates(groups [][]plan.Step) [][]plan.Step {
-	var out [][]plan.Step
-	for _, g := range groups {
-		if n := len(out); n > 0 && onlyWorkerCreates(g) && onlyWorkerCreates(out[n-1]) {
-			out[n-1] = append(out[n-1], g...)
-			continue
-		}
-		out = append(out, append([]plan.Step(nil), g...))
-	}
-	return out
-}
-
-// onlyWorkerCreates reports whether a group only creates containers that
-// nothing runs yet: new workers, or a new Consul server (workers need it
-// only to register, and wait for it then).
-func onlyWorkerCreates(g []plan.Step) bool {
-	for _, st := range g {
-		if (st.Kind != plan.KindWorker && st.Kind != plan.KindConsul) || st.Action != plan.ActionCreate {
-			return false
-		}
-	}
-	return len(g) > 0
 }
 
 type releaseKey struct{}

@@ -43,6 +43,12 @@ func (e *Executor) workerOp(ctx context.Context, st *runState, step plan.Step) (
 	switch {
 	case step.Action == plan.ActionCreate && old == nil:
 		return &operation{undo: undo, do: func(ctx context.Context) error {
+			// A Consul server created in the same group starts first: its
+			// election is the longest wait of a first apply, and Docker is
+			// slower at everything while it starts twenty containers.
+			if _, err := st.await(ctx, plan.KindConsul); err != nil {
+				return err
+			}
 			return e.createWorker(ctx, svc, step.Slot, step.Target)
 		}}, nil
 	case step.Action == plan.ActionStart && old != nil:
