@@ -4,6 +4,7 @@ package apply_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -732,4 +733,91 @@ func BenchmarkApplyEmptyTo20(b *testing.B) {
 	sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
 	b.ReportMetric(times[len(times)/2].Seconds(), "median-s")
 	run("destroy", "-f", file, "--auto-approve")
+}
+
+// sessionBreaker destroys the session holding the stack's lock in the real
+// Consul once the first worker step of an update finished, as an operator
+// breaking the lock (or a TTL running out) would.
+type sessionBreaker struct {
+	t      *testing.T
+	s      *stack
+	once   sync.Once
+	broken atomic.Bool
+}
+
+func (b *sessionBreaker) StepStarted(plan.Step)                   {}
+func (b *sessionBreaker) StepUndone(string, time.Duration, error) {}
+func (b *sessionBreaker) Note(string)                             {}
+func (b *sessionBreaker) StepFinished(step plan.Step, _ time.Duration, _ error) {
+	if step.Kind != plan.KindWorker {
+		return
+	}
+	b.once.Do(func() {
+		base := "http://" + b.s.consulAddr()
+		res, err := http.Get(base + "/v1/kv/stackctl/" + b.s.name + "/" + apply.LockKey)
+		if err != nil {
+			b.t.Errorf("read the lock: %v", err)
+			return
+		}
+		var pairs []struct{ Session string }
+		err = json.NewDecoder(res.Body).Decode(&pairs)
+		res.Body.Close()
+		if err != nil || len(pairs) != 1 || pairs[0].Session == "" {
+			b.t.Errorf("the lock key holds no session (%v): %+v", err, pairs)
+			return
+		}
+		req, _ := http.NewRequest(http.MethodPut, base+"/v1/session/destroy/"+pairs[0].Session, nil)
+		res, err = http.DefaultClient.Do(req)
+		if err != nil || res.StatusCode != 200 {
+			b.t.Errorf("destroy session: %v %v", err, res)
+			return
+		}
+		res.Body.Close()
+		b.broken.Store(true)
+	})
+}
+
+// A lock whose session ends in the middle of a rolling update stops the
+// apply: no further step starts, it takes the lock again and rolls back, and
+// the stack is exactly as before.
+func TestLostLockStopsTheApplyAndRollsBack(t *testing.T) {
+	s := newStack(t)
+	s.write(spec{replicas: 4})
+	s.mustApply()
+	s.write(spec{replicas: 4, image: images.PrimesV2, parallelism: 1})
+	desired, err := stackspec.Load(s.file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := s.docker()
+	observer := &plan.Observer{Docker: d, DockerAt: d.Endpoint(), Consul: cachedReader}
+	s.waitLB(4)
+	before := s.liveState()
+	state, err := observer.Observe(t.Context(), desired)
+	if err != nil {
+		t.Fatal(err)
+	}
+	breaker := &sessionBreaker{t: t, s: s}
+	e := apply.New(desired, d, cachedDialer, apply.Options{Lock: true, Progress: breaker})
+	if _, err := e.Prepare(t.Context(), state); err != nil {
+		t.Fatal(err)
+	}
+	r := e.Run(t.Context(), plan.Compute(desired, state), state)
+	var b strings.Builder
+	_ = r.Write(&b)
+	t.Logf("report:\n%s", b.String())
+	if !breaker.broken.Load() {
+		t.Fatal("the session was never destroyed")
+	}
+	if !errors.Is(r.Err, apply.ErrLockLost) || r.RollbackErr != nil || len(r.RolledBack) == 0 {
+		t.Fatalf("error %v, rollback errors %v, %d undone; want ErrLockLost and a full rollback", r.Err, r.RollbackErr, len(r.RolledBack))
+	}
+	if len(r.Done) != 0 {
+		t.Errorf("steps reported done after the lock was lost: %v", r.Done)
+	}
+	waitPassing(t, s, 4)
+	s.waitLB(4)
+	if after := s.liveState(); after != before {
+		t.Fatalf("after the lost lock the live state differs:\n--- before\n%s\n--- after\n%s", before, after)
+	}
 }

@@ -24,6 +24,7 @@ type world struct {
 	regs       map[string]Registration
 	kv         map[string][]byte
 	locks      map[string][]byte
+	held       map[string]*fakeLock
 	nextID     int
 	// failOn makes the named operation fail ("start", "register", ...).
 	failOn map[string]error
@@ -39,7 +40,7 @@ func newWorld() *world {
 	return &world{
 		containers: map[string]*plan.Container{}, networks: map[string]plan.Network{},
 		images: map[string]plan.Image{}, regs: map[string]Registration{}, kv: map[string][]byte{},
-		locks: map[string][]byte{}, failOn: map[string]error{}, minPassing: -1,
+		locks: map[string][]byte{}, held: map[string]*fakeLock{}, failOn: map[string]error{}, minPassing: -1,
 	}
 }
 
@@ -395,18 +396,44 @@ func (c fakeConsul) Lock(_ context.Context, key string, value []byte, _, _ time.
 		return nil, held, nil
 	}
 	c.w.locks[key] = value
-	return &fakeLock{w: c.w, key: key}, nil, nil
+	l := &fakeLock{w: c.w, key: key, lost: make(chan struct{})}
+	c.w.held[key] = l
+	return l, nil, nil
 }
 
+// fakeLock is a held lock; world.loseLock ends its session.
 type fakeLock struct {
-	w   *world
-	key string
+	w    *world
+	key  string
+	lost chan struct{}
+	once sync.Once
 }
 
-func (l *fakeLock) Lost() <-chan struct{} { return nil }
+func (l *fakeLock) Lost() <-chan struct{} { return l.lost }
 func (l *fakeLock) Unlock(context.Context) error {
 	l.w.mu.Lock()
 	defer l.w.mu.Unlock()
-	delete(l.w.locks, l.key)
+	if l.w.held[l.key] == l {
+		delete(l.w.locks, l.key)
+		delete(l.w.held, l.key)
+	}
+	l.once.Do(func() { close(l.lost) })
 	return nil
+}
+
+// loseLock ends the session of the lock held at key, as Consul does when
+// its TTL runs out; taker, when set, takes the lock at once.
+func (w *world) loseLock(key string, taker []byte) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	l := w.held[key]
+	if l == nil {
+		return
+	}
+	delete(w.locks, key)
+	delete(w.held, key)
+	if taker != nil {
+		w.locks[key] = taker
+	}
+	l.once.Do(func() { close(l.lost) })
 }

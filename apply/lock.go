@@ -63,7 +63,21 @@ func DefaultHolder() string {
 	return fmt.Sprintf("%s@%s pid %d", name, host, os.Getpid())
 }
 
+// ErrLockLost is why an apply stopped when its lock's session ended under
+// it (expired while Consul was unreachable, or destroyed by someone): from
+// then on another apply may hold the lock, so this one must not go on.
+var ErrLockLost = errors.New("the stack's lock was lost (its Consul session ended)")
+
+// relockWait bounds the wait to take the lock again, to roll back, after it
+// was lost: long enough for a session of a dead holder to expire. A
+// variable for tests.
+var relockWait = 2*lockTTL + 5*time.Second
+
 func (e *Executor) takeLock(ctx context.Context, c Consul) error {
+	return e.takeLockWait(ctx, c, e.LockTimeout)
+}
+
+func (e *Executor) takeLockWait(ctx context.Context, c Consul, wait time.Duration) error {
 	e.mu.Lock()
 	taken := e.lock != nil
 	e.mu.Unlock()
@@ -76,19 +90,80 @@ func (e *Executor) takeLock(ctx context.Context, c Consul) error {
 	}
 	value, _ := json.Marshal(LockHolder{Holder: holder, Since: time.Now().UTC(), Operation: e.Operation, ApplyID: e.ApplyID})
 	key := e.Stack.KVPrefix() + LockKey
-	l, held, err := c.Lock(ctx, key, value, lockTTL, e.LockTimeout)
+	l, held, err := c.Lock(ctx, key, value, lockTTL, wait)
 	if err != nil {
 		return fmt.Errorf("lock %s: %w", key, err)
 	}
 	if l == nil {
-		le := &LockedError{Stack: e.Stack.Name, Key: key, Waited: e.LockTimeout}
+		le := &LockedError{Stack: e.Stack.Name, Key: key, Waited: wait}
 		_ = json.Unmarshal(held, &le.Holder)
 		return le
 	}
 	e.mu.Lock()
 	e.lock = l
+	e.lockLost = false
 	e.mu.Unlock()
+	go e.watchLock(l)
 	return nil
+}
+
+// watchLock stops the apply when l is lost while still held: Run's context
+// is cancelled with ErrLockLost, and the steps stop as on Ctrl-C.
+func (e *Executor) watchLock(l Lock) {
+	<-l.Lost()
+	e.mu.Lock()
+	held := e.lock == l // Unlock lets go of e.lock before releasing
+	if held {
+		e.lockLost = true
+	}
+	abort := e.abort
+	e.mu.Unlock()
+	if held && abort != nil {
+		abort(ErrLockLost)
+	}
+}
+
+// checkLock returns ErrLockLost, and stops Run, once the held lock is lost:
+// no step starts without the lock, even before watchLock has noticed.
+func (e *Executor) checkLock() error {
+	e.mu.Lock()
+	l, lost, abort := e.lock, e.lockLost, e.abort
+	e.mu.Unlock()
+	if !lost && l != nil {
+		select {
+		case <-l.Lost():
+			lost = true
+		default:
+		}
+	}
+	if !lost {
+		return nil
+	}
+	if abort != nil {
+		abort(ErrLockLost)
+	}
+	return ErrLockLost
+}
+
+// lostLock reports whether the held lock was lost.
+func (e *Executor) lostLock() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.lockLost
+}
+
+// relock takes the lock again after it was lost, for the rollback: if
+// another apply took it meanwhile, that one owns the stack now (and rolls
+// this apply back from its journal), so this one must not touch anything.
+func (e *Executor) relock(ctx context.Context) error {
+	c := e.consulClient()
+	if c == nil {
+		return errors.New("Consul is not reachable")
+	}
+	e.mu.Lock()
+	e.lock = nil
+	e.mu.Unlock()
+	return e.takeLockWait(ctx, c, relockWait)
 }
 
 // Unlock releases the lock if this executor holds it.

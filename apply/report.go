@@ -48,6 +48,9 @@ func (r *Report) Write(w io.Writer) error {
 		return err
 	case len(r.Failed) > 0:
 		fmt.Fprintf(&b, "%s of stack %s failed:\n", capitalize(r.Operation), r.Stack)
+		if errors.Is(r.Err, ErrLockLost) {
+			fmt.Fprintf(&b, "  %v\n", r.Err)
+		}
 		for _, f := range r.Failed {
 			fmt.Fprintf(&b, "  ✗ %s %s: %v\n", f.Step.Action, f.Step.ID, f.Err)
 		}

@@ -75,25 +75,70 @@ func (c *Client) destroySession(id string) {
 }
 
 // heldLock renews its session until Unlock, and closes lost when renewing
-// fails for good.
+// fails for good or the key stops naming its session (the session was
+// destroyed, or the key released or deleted by someone else).
 type heldLock struct {
-	c       *Client
-	key, id string
-	stop    chan struct{}
-	lost    chan struct{}
-	once    sync.Once
-	done    sync.WaitGroup
+	c        *Client
+	key, id  string
+	stop     chan struct{}
+	lost     chan struct{}
+	lostOnce sync.Once
+	once     sync.Once
+	done     sync.WaitGroup
 }
 
 func (c *Client) holdLock(key, id string, ttl time.Duration) *heldLock {
 	l := &heldLock{c: c, key: key, id: id, stop: make(chan struct{}), lost: make(chan struct{})}
-	l.done.Add(1)
+	l.done.Add(2)
 	go func() {
 		defer l.done.Done()
-		defer close(l.lost)
+		defer l.markLost()
 		_ = c.api.Session().RenewPeriodic(ttl.String(), id, nil, l.stop)
 	}()
+	go func() {
+		defer l.done.Done()
+		l.watch()
+	}()
 	return l
+}
+
+func (l *heldLock) markLost() { l.lostOnce.Do(func() { close(l.lost) }) }
+
+// watch follows the key with blocking queries, so a lock broken from
+// outside is noticed at once rather than at the next renewal.
+func (l *heldLock) watch() {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-l.stop:
+			cancel()
+		case <-l.lost:
+			cancel()
+		}
+	}()
+	var index uint64
+	for ctx.Err() == nil {
+		q := (&api.QueryOptions{WaitIndex: index, WaitTime: 30 * time.Second}).WithContext(ctx)
+		pair, meta, err := l.c.api.KV().Get(l.key, q)
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			// Consul unreachable: the renewals decide, by the TTL.
+			index = 0
+			select {
+			case <-ctx.Done():
+			case <-time.After(lockRetry):
+			}
+			continue
+		}
+		if pair == nil || pair.Session != l.id {
+			l.markLost()
+			return
+		}
+		index = meta.LastIndex
+	}
 }
 
 func (l *heldLock) Lost() <-chan struct{} { return l.lost }
