@@ -499,6 +499,28 @@ func TestDestroyRemovesOnlyWhatTheStackOwns(t *testing.T) {
 	}
 }
 
+// A stack with nothing but its network left (its containers were removed
+// by hand) has no Consul: destroy removes the network without asking one.
+func TestDestroyOfALoneNetworkNeedsNoConsul(t *testing.T) {
+	w := testWorld()
+	s := stackFile(t, 1, "primes:v1", "start-first", "rollback", 1)
+	if _, err := (fakeDocker{w}).CreateNetwork(context.Background(), s.NetworkName(), plan.NetworkLabels(s)); err != nil {
+		t.Fatal(err)
+	}
+	state := w.observe(t, s)
+	e := w.executor(s, Options{Lock: true, Operation: "destroy"})
+	if _, err := e.Prepare(context.Background(), state); err != nil {
+		t.Fatal(err)
+	}
+	r := e.Run(context.Background(), DestroyPlan(s, state), state)
+	if !r.OK() || r.Cleanup != nil {
+		t.Fatalf("destroy: %v, clean-up: %v", r.Err, r.Cleanup)
+	}
+	if len(w.networks) != 0 {
+		t.Errorf("left: %s", w.snapshot())
+	}
+}
+
 func diffLines(a, b string) string {
 	as, bs := map[string]bool{}, map[string]bool{}
 	for _, l := range strings.Split(a, "\n") {

@@ -195,6 +195,14 @@ func (e *Executor) endConnect(err error) {
 	close(e.connecting)
 }
 
+// expectsConsul reports whether Consul is connected or being connected: a
+// stack with nothing but a network left has none.
+func (e *Executor) expectsConsul() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.consul != nil || e.connecting != nil
+}
+
 // awaitConsul returns the Consul client once it is connected.
 func (e *Executor) awaitConsul(ctx context.Context) (Consul, error) {
 	e.mu.Lock()

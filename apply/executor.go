@@ -152,9 +152,13 @@ func (e *Executor) Run(ctx context.Context, p *plan.Plan, before *plan.State) *R
 			e.startConnect(ctx)
 		}
 	}
-	if _, err := e.awaitConsul(ctx); err != nil {
-		e.fail(ctx, st, nil, err, r)
-		return r
+	if e.expectsConsul() {
+		// A Consul created by this apply is connected in the background:
+		// its journal is written once it answers.
+		if _, err := e.awaitConsul(ctx); err != nil {
+			e.fail(ctx, st, nil, err, r)
+			return r
+		}
 	}
 	r.Done = e.journal.doneIDs()
 	cleanup := multierror.Append(nil, e.removeKept(ctx, false))

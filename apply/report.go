@@ -42,7 +42,7 @@ func (r *Report) Write(w io.Writer) error {
 	case r.Err == nil:
 		fmt.Fprintf(&b, "%s complete: %d steps done.\n", capitalize(r.Operation), len(r.Done))
 		if r.Cleanup != nil {
-			fmt.Fprintf(&b, "Warning: some old containers could not be removed (plan shows them):\n%s", indent(errorLines(r.Cleanup)))
+			fmt.Fprintf(&b, "Warning: some objects could not be removed (plan shows them):\n%s", indent(errorLines(r.Cleanup)))
 		}
 		_, err := io.WriteString(w, b.String())
 		return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -257,9 +258,32 @@ func (e *Executor) removeKept(ctx context.Context, consul bool) error {
 		}
 		if consul && u.Op == UndoNone && st.ID == string(plan.KindNetwork)+"/"+u.Name {
 			if err := e.Docker.RemoveNetwork(ctx, u.Name); err != nil {
-				errs = multierror.Append(errs, fmt.Errorf("remove network %s: %w", u.Name, err))
+				errs = multierror.Append(errs, fmt.Errorf("remove network %s: %w%s", u.Name, err, e.staleEndpointHint(ctx, u.Name, err)))
 			}
 		}
 	}
 	return errs.ErrorOrNil()
+}
+
+// staleEndpointHint explains a network Docker will not remove for "active
+// endpoints" while no container is attached to it: Docker 20.10 sometimes
+// keeps counting an endpoint of a removed container (moby/moby#42119).
+// Nothing but a restart of the Docker daemon clears the count.
+func (e *Executor) staleEndpointHint(ctx context.Context, name string, err error) string {
+	if !strings.Contains(err.Error(), "active endpoints") {
+		return ""
+	}
+	subnet, used, ierr := e.Docker.NetworkAddresses(ctx, name)
+	if ierr != nil {
+		return ""
+	}
+	gateway := 0 // NetworkAddresses counts a configured subnet's gateway
+	if subnet != "" {
+		gateway = 1
+	}
+	if len(used) > gateway {
+		return ""
+	}
+	return " (no container is attached: Docker keeps a stale endpoint count, a known engine bug, moby/moby#42119; " +
+		"the network is unused but keeps its address range until the Docker daemon restarts, then `docker network rm " + name + "` removes it)"
 }
