@@ -1,6 +1,10 @@
 package spec
 
-import "gopkg.in/yaml.v3"
+import (
+	"net"
+
+	"gopkg.in/yaml.v3"
+)
 
 var consulFields = []string{"image", "address", "ports"}
 
@@ -32,6 +36,7 @@ func (d *decoder) consul(top map[string]field, root *yaml.Node) (Consul, []publi
 				d.addf(address.val, "consul.address %s %s (expected HOST:PORT, like 127.0.0.1:8500)", quote(s), reason)
 			} else {
 				c.Address = s
+				d.consulAddress = address.val
 			}
 		}
 	}
@@ -57,4 +62,24 @@ func (d *decoder) image(n *yaml.Node, path string) string {
 		return ""
 	}
 	return s
+}
+
+// checkConsulReachable refuses an existing agent on this host's loopback
+// for a stack with an LB: the LB runs in a container, where 127.0.0.1 is the
+// container itself, so it could never read the template or the instances.
+func (d *decoder) checkConsulReachable(st *Stack) {
+	if st.LB == nil || d.consulAddress == nil {
+		return
+	}
+	host, _, err := net.SplitHostPort(st.Consul.Address)
+	if err != nil {
+		return
+	}
+	ip := net.ParseIP(host)
+	if host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return
+	}
+	d.addf(d.consulAddress, "consul.address %s is this host's loopback, which the LB container cannot reach "+
+		"(expected an address containers can reach, with Consul listening there, like the Docker bridge gateway 172.17.0.1:8500; "+
+		"or no address, for a Consul server run by stackctl)", quote(st.Consul.Address))
 }

@@ -22,6 +22,9 @@ type decoder struct {
 	// for misspelt keys: "servcies" explains a missing "services", which
 	// then goes unreported.
 	suggested map[string][]string
+	// consulAddress is the consul.address value node, for checks that
+	// need the rest of the file (see checkConsulReachable).
+	consulAddress *yaml.Node
 }
 
 func (d *decoder) at(n *yaml.Node) Position {

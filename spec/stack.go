@@ -36,6 +36,7 @@ func (d *decoder) stack(root *yaml.Node) *Stack {
 	if nameOK {
 		d.checkContainerNames(st)
 	}
+	d.checkConsulReachable(st)
 	d.checkHostPorts(pubs)
 	return st
 }

@@ -24,6 +24,7 @@ func TestValidateInvalidFiles(t *testing.T) {
 		{"command-string.yaml", `command-string.yaml:8:14: services.web.command is "/primes -v" (expected a list of arguments, like ["/primes", "-v"])`},
 		{"comments-only.yaml", `comments-only.yaml:1:1: file has only comments (expected a stack file: version: 1, name and services)`},
 		{"consul-address.yaml", `consul-address.yaml:5:12: consul.address "consul.internal" is not HOST:PORT (expected HOST:PORT, like 127.0.0.1:8500)`},
+		{"consul-loopback-with-lb.yaml", `consul-loopback-with-lb.yaml:5:12: consul.address "127.0.0.1:8500" is this host's loopback, which the LB container cannot reach (expected an address containers can reach, with Consul listening there, like the Docker bridge gateway 172.17.0.1:8500; or no address, for a Consul server run by stackctl)`},
 		{"consul-image-and-address.yaml", `consul-image-and-address.yaml:6:3: consul has both image and address (expected one: image runs a Consul server in the stack, address uses an existing agent)`},
 		{"container-name-too-long.yaml", `container-name-too-long.yaml:6:3: container name "primes-primes-primes-primes-primes-prime-web-frontend-service-1000" of service "web-frontend-service" is 66 characters (expected at most 63, a DNS label: shorten the stack or service name)`},
 		{"control-character.yaml", `control-character.yaml:3:11: control character U+001B is not allowed (expected printable text; write it as an escape in a double-quoted string)`},
