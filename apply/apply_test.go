@@ -2,6 +2,7 @@ package apply
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -377,6 +378,41 @@ func TestCrashIsRolledBackByTheNextApply(t *testing.T) {
 				t.Errorf("crash %d: orphan %s", n, c.Name)
 			}
 		}
+	}
+}
+
+// The journal a crashed apply leaves is what plan reads to warn about it:
+// the shared part (plan.Journal) parses, with the right counts.
+func TestCrashJournalIsReadByPlan(t *testing.T) {
+	from := stackFile(t, 4, "primes:v1", "start-first", "rollback", 2)
+	to := stackFile(t, 4, "primes:v2", "start-first", "rollback", 2)
+	w := testWorld()
+	mustApply(t, w, from)
+	r, p := w.apply(t, to, Options{Lock: true, CrashAfterStep: 2})
+	if !errors.Is(r.Err, ErrCrashed) {
+		t.Fatalf("crash: %v", r.Err)
+	}
+	var pj plan.Journal
+	if err := json.Unmarshal(w.kv["stackctl/unit/journal"], &pj); err != nil || pj.FormatVersion != 1 {
+		t.Fatalf("journal does not parse as plan.Journal (version %d): %v", pj.FormatVersion, err)
+	}
+	done := 0
+	for _, st := range pj.Steps {
+		if st.Status == plan.JournalDone {
+			done++
+		}
+	}
+	if len(pj.Steps) != len(p.Steps) || done != 2 {
+		t.Errorf("plan reads %d steps, %d done; want %d and 2", len(pj.Steps), done, len(p.Steps))
+	}
+	next := plan.Compute(to, w.observe(t, to))
+	want := fmt.Sprintf("%d of %d steps were not done", len(p.Steps)-2, len(p.Steps))
+	found := false
+	for _, warn := range next.Warnings {
+		found = found || strings.Contains(warn.Summary, want)
+	}
+	if !found {
+		t.Errorf("plan warnings %+v do not say %q", next.Warnings, want)
 	}
 }
 

@@ -28,13 +28,13 @@ type Journal struct {
 	Paused bool `json:"paused,omitempty"`
 }
 
-// JournalStep is one plan step: its status and how to undo it.
+// JournalStep is one plan step: its status (the part plan reads, embedded
+// so the two cannot drift apart) and how to undo it.
 type JournalStep struct {
-	ID     string `json:"id"`
-	Status string `json:"status"`
-	Group  string `json:"group"`
-	Undo   *Undo  `json:"undo,omitempty"`
-	Error  string `json:"error,omitempty"`
+	plan.JournalStep
+	Group string `json:"group"`
+	Undo  *Undo  `json:"undo,omitempty"`
+	Error string `json:"error,omitempty"`
 }
 
 // journal is the live copy of a Journal, flushed to Consul on change.
@@ -53,7 +53,7 @@ func newJournal(s *spec.Stack, applyID, op, holder string, p *plan.Plan) *journa
 		Stack: s.Name, Operation: op, Holder: holder,
 	}}
 	for _, st := range p.Steps {
-		j.doc.Steps = append(j.doc.Steps, JournalStep{ID: st.ID, Group: st.Group, Status: plan.JournalPending})
+		j.doc.Steps = append(j.doc.Steps, JournalStep{JournalStep: plan.JournalStep{ID: st.ID, Status: plan.JournalPending}, Group: st.Group})
 	}
 	j.version = 1
 	return j
