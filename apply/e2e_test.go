@@ -562,6 +562,9 @@ func (s *stack) liveState() string {
 // change (Options.FailAfterStep: the step does its work, then fails) leaves
 // the live stack as it was before the apply.
 func TestFailureAtEveryStepRestoresTheStack(t *testing.T) {
+	// The two long sweeps run side by side: each mostly waits (for checks,
+	// for a dead holder's lock to expire), each on its own stack.
+	t.Parallel()
 	s := newStack(t)
 	s.write(spec{replicas: 20})
 	s.mustApply()
@@ -629,6 +632,7 @@ func waitPassing(t *testing.T, s *stack, n int) {
 // (waiting for the dead holder's lock to expire) converges, leaving no
 // orphan, no duplicate, nothing but the 20 desired workers passing.
 func TestKilledApplyConvergesOnTheNextApply(t *testing.T) {
+	t.Parallel() // see TestFailureAtEveryStepRestoresTheStack
 	s := newStack(t)
 	s.write(spec{replicas: 20})
 	s.mustApply()

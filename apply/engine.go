@@ -104,6 +104,9 @@ type Registration struct {
 type Consul interface {
 	plan.ConsulReader
 	Leader(ctx context.Context) (string, error)
+	// NodeSynced reports whether the agent has done its first full
+	// anti-entropy sync since it started (see Executor.agentSettle).
+	NodeSynced(ctx context.Context) (bool, error)
 	Register(ctx context.Context, r Registration) error
 	Deregister(ctx context.Context, id string) error
 	// Registration reads back one registration with its check, or nil.

@@ -192,6 +192,15 @@ func (e *Executor) waitLBInstances(ctx context.Context, key string) {
 	defer cancel()
 	for {
 		if st, ok := e.lbStatus(tctx, key); ok && st.OK && st.Instances >= want {
+			if st.Reloads > 0 {
+				// The config with every worker came by a reload (a new
+				// LB of a first apply renders workers as they pass):
+				// nginx needs a moment to switch to it.
+				select {
+				case <-ctx.Done():
+				case <-time.After(lbGrace):
+				}
+			}
 			return
 		}
 		select {

@@ -31,19 +31,25 @@ func (c *Client) Lock(ctx context.Context, key string, value []byte, ttl, wait t
 	if err != nil {
 		return nil, nil, fmt.Errorf("create session: %w", err)
 	}
+	// The session is renewed from now on, not only once the lock is held:
+	// waiting for a dead holder's session to expire takes longer than the
+	// TTL, and a session that expired while waiting would be a lock lost
+	// the moment it is taken.
+	l := c.renewSession(key, id, ttl)
 	deadline := time.Now().Add(wait)
 	for {
 		ok, _, err := c.api.KV().Acquire(&api.KVPair{Key: key, Value: value, Session: id}, wo)
 		if err != nil {
-			c.destroySession(id)
+			l.abandon()
 			return nil, nil, fmt.Errorf("acquire %s: %w", key, err)
 		}
 		if ok {
-			return c.holdLock(key, id, ttl), nil, nil
+			l.hold()
+			return l, nil, nil
 		}
 		pair, meta, err := c.api.KV().Get(key, (&api.QueryOptions{}).WithContext(ctx))
 		if err != nil {
-			c.destroySession(id)
+			l.abandon()
 			return nil, nil, fmt.Errorf("read %s: %w", key, err)
 		}
 		var held []byte
@@ -56,13 +62,13 @@ func (c *Client) Lock(ctx context.Context, key string, value []byte, ttl, wait t
 		}
 		left := time.Until(deadline)
 		if left <= 0 {
-			c.destroySession(id)
+			l.abandon()
 			return nil, held, nil
 		}
 		// Wait for the key to change (released) or a retry period.
 		q := (&api.QueryOptions{WaitIndex: index, WaitTime: min(left, lockRetry)}).WithContext(ctx)
 		if _, _, err := c.api.KV().Get(key, q); err != nil && ctx.Err() != nil {
-			c.destroySession(id)
+			l.abandon()
 			return nil, nil, ctx.Err()
 		}
 	}
@@ -87,19 +93,33 @@ type heldLock struct {
 	done     sync.WaitGroup
 }
 
-func (c *Client) holdLock(key, id string, ttl time.Duration) *heldLock {
+// renewSession starts renewing session id; hold starts watching the key
+// once it is acquired, abandon gives up (and destroys the session).
+func (c *Client) renewSession(key, id string, ttl time.Duration) *heldLock {
 	l := &heldLock{c: c, key: key, id: id, stop: make(chan struct{}), lost: make(chan struct{})}
-	l.done.Add(2)
+	l.done.Add(1)
 	go func() {
 		defer l.done.Done()
 		defer l.markLost()
 		_ = c.api.Session().RenewPeriodic(ttl.String(), id, nil, l.stop)
 	}()
+	return l
+}
+
+func (l *heldLock) hold() {
+	l.done.Add(1)
 	go func() {
 		defer l.done.Done()
 		l.watch()
 	}()
-	return l
+}
+
+func (l *heldLock) abandon() {
+	l.once.Do(func() {
+		close(l.stop)
+		l.done.Wait()
+		l.c.destroySession(l.id)
+	})
 }
 
 func (l *heldLock) markLost() { l.lostOnce.Do(func() { close(l.lost) }) }

@@ -24,6 +24,22 @@ func (c *Client) Leader(ctx context.Context) (string, error) {
 	return leader, err
 }
 
+// NodeSynced reports whether the agent has written its own node to the
+// catalog: its tagged addresses are there only after its first full
+// anti-entropy sync since it started (see apply.Consul).
+func (c *Client) NodeSynced(ctx context.Context) (bool, error) {
+	var self struct{ Config struct{ NodeName string } }
+	q := (&api.QueryOptions{}).WithContext(ctx)
+	if _, err := c.api.Raw().Query("/v1/agent/self", &self, q); err != nil {
+		return false, err
+	}
+	node, _, err := c.api.Catalog().Node(self.Config.NodeName, q)
+	if err != nil {
+		return false, err
+	}
+	return node != nil && node.Node != nil && node.Node.TaggedAddresses["lan"] != "", nil
+}
+
 // Register registers a service instance with the agent, replacing one with
 // the same ID.
 func (c *Client) Register(ctx context.Context, r apply.Registration) error {
