@@ -167,77 +167,13 @@ func (e *Executor) startConnect(ctx context.Context) {
 	if begun || done == nil {
 		return
 	}
-	e.mu.Lock()
-	e.agentQuiet = make(chan struct{})
-	e.mu.Unlock()
 	go func() {
 		err := e.connect(ctx)
 		if err == nil {
 			err = e.journal.flush(ctx, e.consulClient())
 		}
 		e.endConnect(err)
-		if err == nil {
-			e.agentSettle(ctx, e.consulClient())
-		}
-		e.mu.Lock()
-		close(e.agentQuiet)
-		e.mu.Unlock()
 	}()
-}
-
-// agentSyncStagger is how long after its first full sync a Consul agent
-// that just started may run its second one: Consul 1.14 staggers a sync
-// triggered by the leader election by up to 3s in a small cluster. A
-// variable for the unit tests, whose fake agent has no anti-entropy.
-var agentSyncStagger = 3*time.Second + 200*time.Millisecond
-
-// agentSettleLimit bounds the wait for a new agent's first full sync.
-const agentSettleLimit = 10 * time.Second
-
-// agentSettle waits until a Consul agent that this apply started is past
-// its start-up syncs. Registering a service pauses the agent's
-// anti-entropy for a moment, and Consul 1.14 does not run a full sync that
-// falls into such a pause: it retries it 15-30s later and syncs no check
-// change to the catalog meanwhile. A new agent runs its first full sync as
-// soon as it has a leader and a second one up to 3s later (the election
-// also triggers one), so a first apply that registered workers during
-// those seconds stalled about one time in eight (docs/apply.md). Once the
-// second sync is behind it, only the periodic one (every minute or so) is
-// left to collide with, as in any rolling update.
-func (e *Executor) agentSettle(ctx context.Context, c Consul) {
-	ctx, cancel := context.WithTimeout(ctx, agentSettleLimit)
-	defer cancel()
-	for {
-		if ok, err := c.NodeSynced(ctx); err == nil && ok {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-	select {
-	case <-ctx.Done():
-	case <-time.After(agentSyncStagger):
-	}
-}
-
-// awaitAgentQuiet waits until a Consul started by this apply has settled
-// (see agentSettle); at once for any other.
-func (e *Executor) awaitAgentQuiet(ctx context.Context) error {
-	e.mu.Lock()
-	quiet := e.agentQuiet
-	e.mu.Unlock()
-	if quiet == nil {
-		return nil
-	}
-	select {
-	case <-quiet:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // endConnect ends a (possibly never begun) connection with its outcome.

@@ -104,16 +104,18 @@ type Registration struct {
 type Consul interface {
 	plan.ConsulReader
 	Leader(ctx context.Context) (string, error)
-	// NodeSynced reports whether the agent has done its first full
-	// anti-entropy sync since it started (see Executor.agentSettle).
-	NodeSynced(ctx context.Context) (bool, error)
 	Register(ctx context.Context, r Registration) error
 	Deregister(ctx context.Context, id string) error
 	// Registration reads back one registration with its check, or nil.
 	Registration(ctx context.Context, id string) (*Registration, error)
-	// Status is the aggregated check status of a registration ("" when it
-	// is not registered).
+	// Status is the aggregated check status of a registration in the
+	// catalog, what the LB renders from ("" when it is not registered).
 	Status(ctx context.Context, id string) (string, error)
+	// LocalStatus is the same as the agent running the checks sees it; it
+	// reaches the catalog by the agent's anti-entropy, which SyncNow runs
+	// at once (see waitPassing).
+	LocalStatus(ctx context.Context, id string) (string, error)
+	SyncNow(ctx context.Context, id string) error
 	KVPut(ctx context.Context, key string, value []byte) error
 	KVDelete(ctx context.Context, key string) error
 	// Lock takes the lock at key for a session with the given TTL, waiting

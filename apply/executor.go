@@ -70,7 +70,6 @@ type Executor struct {
 	connecting   chan struct{} // closed when a background connect ended
 	connectBegun bool
 	connectErr   error
-	agentQuiet   chan struct{} // closed when a started Consul has settled
 	lock         Lock
 	lockLost     bool                    // lock's session ended while held
 	abort        context.CancelCauseFunc // stops Run (lock lost)

@@ -36,9 +36,6 @@ type world struct {
 	hadPassing bool
 }
 
-// The fake agent has no anti-entropy to wait out (see agentSettle).
-func init() { agentSyncStagger = time.Millisecond }
-
 func newWorld() *world {
 	return &world{
 		containers: map[string]*plan.Container{}, networks: map[string]plan.Network{},
@@ -329,8 +326,13 @@ func (c fakeConsul) KVGet(_ context.Context, key string) ([]byte, bool, error) {
 	return append([]byte(nil), v...), ok, nil
 }
 
-func (c fakeConsul) Leader(context.Context) (string, error)   { return "10.0.0.1:8300", nil }
-func (c fakeConsul) NodeSynced(context.Context) (bool, error) { return true, nil }
+func (c fakeConsul) Leader(context.Context) (string, error) { return "10.0.0.1:8300", nil }
+
+// LocalStatus: the fake agent and catalog are one, always in sync.
+func (c fakeConsul) LocalStatus(ctx context.Context, id string) (string, error) {
+	return c.Status(ctx, id)
+}
+func (c fakeConsul) SyncNow(context.Context, string) error { return nil }
 
 func (c fakeConsul) Register(_ context.Context, r Registration) error {
 	c.w.mu.Lock()

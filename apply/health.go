@@ -48,7 +48,13 @@ func firstLine(s string) string {
 	return s
 }
 
-// waitPassing waits until the registration's checks pass.
+// waitPassing waits until the registration's checks pass in the catalog,
+// which is what the LB renders from. The agent runs the checks and copies
+// their results to the catalog by anti-entropy, and Consul 1.14 sometimes
+// holds that back: for up to 3s after a new server's election, and for
+// 15-30s when a full sync met a registration in progress (docs/apply.md).
+// So the gate watches the agent's own view, and once that passes, has the
+// agent sync at once and confirms it in the catalog.
 func (e *Executor) waitPassing(ctx context.Context, id string, deadline time.Duration) error {
 	if deadline <= 0 {
 		deadline = 60 * time.Second
@@ -59,11 +65,13 @@ func (e *Executor) waitPassing(ctx context.Context, id string, deadline time.Dur
 	defer cancel()
 	status := ""
 	for {
-		s, err := c.Status(tctx, id)
-		if err == nil {
+		if s, err := c.LocalStatus(tctx, id); err == nil {
 			status = s
 			if s == plan.CheckPassing {
-				return nil
+				if cs, err := c.Status(tctx, id); err == nil && cs == plan.CheckPassing {
+					return nil
+				}
+				_ = c.SyncNow(tctx, id) // confirmed on the next round
 			}
 		}
 		select {

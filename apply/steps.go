@@ -27,6 +27,10 @@ func (e *Executor) operation(ctx context.Context, st *runState, step plan.Step) 
 	case plan.KindConsul:
 		return e.consulOp(ctx, st, step)
 	case plan.KindLB:
+		// Waiting for a Consul that is still electing itself holds no
+		// pool slot; the one container the LB step then creates may go
+		// one over the bound.
+		releaseSlot(ctx)
 		if _, err := e.awaitConsul(ctx); err != nil {
 			return nil, err
 		}
@@ -38,6 +42,7 @@ func (e *Executor) operation(ctx context.Context, st *runState, step plan.Step) 
 	case plan.KindRegistration:
 		return e.registrationOp(ctx, st, step)
 	case plan.KindTemplate:
+		releaseSlot(ctx) // Consul's work only, no Docker's
 		return e.templateOp(ctx, step)
 	}
 	return nil, fmt.Errorf("%s %s: kind %s: %w", step.Action, step.Target, step.Kind, ErrUnsupported)

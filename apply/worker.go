@@ -179,9 +179,6 @@ func (e *Executor) registerAndWait(ctx context.Context, svc *spec.Service, slot 
 	if err != nil {
 		return err
 	}
-	if err := e.awaitAgentQuiet(ctx); err != nil {
-		return err
-	}
 	if err := consul.Register(ctx, e.workerRegistration(svc, slot, id, ip)); err != nil {
 		return fmt.Errorf("register %s: %w", id, err)
 	}

@@ -24,20 +24,31 @@ func (c *Client) Leader(ctx context.Context) (string, error) {
 	return leader, err
 }
 
-// NodeSynced reports whether the agent has written its own node to the
-// catalog: its tagged addresses are there only after its first full
-// anti-entropy sync since it started (see apply.Consul).
-func (c *Client) NodeSynced(ctx context.Context) (bool, error) {
-	var self struct{ Config struct{ NodeName string } }
-	q := (&api.QueryOptions{}).WithContext(ctx)
-	if _, err := c.api.Raw().Query("/v1/agent/self", &self, q); err != nil {
-		return false, err
+// LocalStatus is the aggregated status of a registration's checks as the
+// agent running them sees it ("" when it is not registered here).
+func (c *Client) LocalStatus(ctx context.Context, id string) (string, error) {
+	var checks map[string]*api.AgentCheck
+	q := (&api.QueryOptions{Filter: `ServiceID == "` + id + `"`}).WithContext(ctx)
+	if _, err := c.api.Raw().Query("/v1/agent/checks", &checks, q); err != nil {
+		return "", err
 	}
-	node, _, err := c.api.Catalog().Node(self.Config.NodeName, q)
-	if err != nil {
-		return false, err
+	if len(checks) == 0 {
+		return "", nil
 	}
-	return node != nil && node.Node != nil && node.Node.TaggedAddresses["lan"] != "", nil
+	list := make([]*api.AgentCheck, 0, len(checks))
+	for _, ch := range checks {
+		list = append(list, ch)
+	}
+	status, _ := worstCheck(list)
+	return status, nil
+}
+
+// SyncNow makes the agent write its registrations and check statuses to
+// the catalog at once. Consul has no call for that; taking a service out of
+// maintenance mode that is not in it changes nothing, and the agent syncs
+// its changes before it answers any maintenance call.
+func (c *Client) SyncNow(ctx context.Context, id string) error {
+	return c.api.Agent().DisableServiceMaintenanceOpts(id, (&api.QueryOptions{}).WithContext(ctx))
 }
 
 // Register registers a service instance with the agent, replacing one with
