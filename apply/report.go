@@ -42,7 +42,7 @@ func (r *Report) Write(w io.Writer) error {
 	case r.Err == nil:
 		fmt.Fprintf(&b, "%s complete: %d steps done.\n", capitalize(r.Operation), len(r.Done))
 		if r.Cleanup != nil {
-			fmt.Fprintf(&b, "Warning: some objects could not be removed (plan shows them):\n%s", indent(errorLines(r.Cleanup)))
+			fmt.Fprintf(&b, "Warning: some objects could not be removed (plan shows them):\n%s", indent(ErrorLines(r.Cleanup)))
 		}
 		_, err := io.WriteString(w, b.String())
 		return err
@@ -67,7 +67,7 @@ func (r *Report) Write(w io.Writer) error {
 		sort.Strings(ids)
 		fmt.Fprintf(&b, "Rolled back %d step(s): %s\n", len(ids), strings.Join(ids, ", "))
 		if r.RollbackErr != nil {
-			fmt.Fprintf(&b, "Could NOT roll back:\n%s", indent(errorLines(r.RollbackErr)))
+			fmt.Fprintf(&b, "Could NOT roll back:\n%s", indent(ErrorLines(r.RollbackErr)))
 			fmt.Fprintf(&b, "The journal is kept at %sjournal; the next apply tries again.\n", "stackctl/"+r.Stack+"/")
 		} else {
 			fmt.Fprintf(&b, "The stack is as it was before the apply: the same containers, registrations and LB config.\n")
@@ -86,12 +86,17 @@ func capitalize(s string) string {
 	return strings.ToUpper(s[:1]) + s[1:]
 }
 
-func errorLines(err error) []string {
+// ErrorLines flattens an error, and the errors a go-multierror collected in
+// it, into one line each; none for nil.
+func ErrorLines(err error) []string {
+	if err == nil {
+		return nil
+	}
 	var merr *multierror.Error
 	if errors.As(err, &merr) {
 		var out []string
 		for _, e := range merr.Errors {
-			out = append(out, errorLines(e)...)
+			out = append(out, ErrorLines(e)...)
 		}
 		return out
 	}

@@ -10,8 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hashicorp/go-multierror"
-
 	"github.com/stackctl/stackctl/apply"
 	"github.com/stackctl/stackctl/plan"
 	"github.com/stackctl/stackctl/plan/views"
@@ -180,7 +178,7 @@ func (j *jsonProgress) showRecovered(r *apply.Report) {
 		OK:             r.OK(),
 		Error:          errorText(r.Err),
 		RolledBack:     nonNil(r.RolledBack),
-		RollbackErrors: errorStrings(r.RollbackErr),
+		RollbackErrors: nonNil(apply.ErrorLines(r.RollbackErr)),
 	})
 }
 
@@ -204,9 +202,9 @@ func (j *jsonProgress) showReport(r *apply.Report) error {
 		Failed:         failed,
 		Done:           nonNil(r.Done),
 		RolledBack:     nonNil(r.RolledBack),
-		RollbackErrors: errorStrings(r.RollbackErr),
+		RollbackErrors: nonNil(apply.ErrorLines(r.RollbackErr)),
 		Paused:         r.Paused,
-		CleanupErrors:  errorStrings(r.Cleanup),
+		CleanupErrors:  nonNil(apply.ErrorLines(r.Cleanup)),
 	})
 	return j.writeErr()
 }
@@ -228,26 +226,10 @@ func (j *jsonProgress) writeErr() error {
 // errorText is err on one line: collected errors (go-multierror prints
 // one per line) are joined with "; ".
 func errorText(err error) string {
-	return strings.Join(errorStrings(err), "; ")
+	return strings.Join(apply.ErrorLines(err), "; ")
 }
 
-// errorStrings flattens collected errors into one string each; never nil, so
-// that the JSON has [] rather than null.
-func errorStrings(err error) []string {
-	out := []string{}
-	var merr *multierror.Error
-	if errors.As(err, &merr) {
-		for _, e := range merr.Errors {
-			out = append(out, errorStrings(e)...)
-		}
-		return out
-	}
-	if err != nil {
-		out = append(out, err.Error())
-	}
-	return out
-}
-
+// nonNil makes an absent list [] in the JSON rather than null.
 func nonNil(s []string) []string {
 	if s == nil {
 		return []string{}
