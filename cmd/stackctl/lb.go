@@ -12,7 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/stackctl/stackctl/internal/consuladapter"
+	"github.com/stackctl/stackctl/internal/consulapi"
 	"github.com/stackctl/stackctl/internal/lbsync"
 	"github.com/stackctl/stackctl/internal/tmpl"
 )
@@ -118,7 +118,7 @@ func runLB(ctx context.Context, cmd *cobra.Command, o lbRunOptions, command []st
 	if err != nil {
 		return usageError{fmt.Errorf("--wait: %w", err)}
 	}
-	consul, err := consuladapter.New(o.consul, "")
+	consul, err := consulapi.NewWatcher(o.consul, "")
 	if err != nil {
 		return exitWith(exitFailure, err)
 	}
@@ -201,7 +201,7 @@ FILE:LINE:COL: what went wrong.`,
 const renderTimeout = 30 * time.Second
 
 func renderLB(ctx context.Context, o lbTemplateFlags) ([]byte, error) {
-	consul, err := consuladapter.New(o.consul, "")
+	consul, err := consulapi.NewWatcher(o.consul, "")
 	if err != nil {
 		return nil, err
 	}
@@ -219,7 +219,7 @@ func renderLB(ctx context.Context, o lbTemplateFlags) ([]byte, error) {
 	return out, err
 }
 
-func lbTemplateSource(ctx context.Context, consul *consuladapter.Client, o lbTemplateFlags) (name, src string, err error) {
+func lbTemplateSource(ctx context.Context, consul *consulapi.Watcher, o lbTemplateFlags) (name, src string, err error) {
 	if o.key != "" {
 		src, ok, err := consul.Key(ctx, o.key)
 		switch {

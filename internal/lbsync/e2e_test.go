@@ -19,7 +19,7 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/hashicorp/consul/api"
 
-	"github.com/stackctl/stackctl/internal/consuladapter"
+	"github.com/stackctl/stackctl/internal/consulapi"
 	"github.com/stackctl/stackctl/internal/e2e"
 	"github.com/stackctl/stackctl/internal/images"
 	"github.com/stackctl/stackctl/internal/lbsync"
@@ -119,7 +119,7 @@ func (s *lbStack) assertRendered(t *testing.T, st lbsync.Status, want []*e2e.Con
 	if got := s.lbConfig(t); got != expected {
 		t.Errorf("LB config:\n%s\nwant:\n%s", got, expected)
 	}
-	client, err := consuladapter.New("http://"+s.consulC.Addr, "")
+	client, err := consulapi.NewWatcher("http://"+s.consulC.Addr, "")
 	if err != nil {
 		t.Fatal(err)
 	}

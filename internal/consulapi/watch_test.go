@@ -1,4 +1,4 @@
-package consuladapter
+package consulapi
 
 import (
 	"context"
@@ -59,12 +59,12 @@ func (a *fakeAgent) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func newAgent(t *testing.T) (*fakeAgent, *Client) {
+func newAgent(t *testing.T) (*fakeAgent, *Watcher) {
 	t.Helper()
 	a := &fakeAgent{kv: map[string][]byte{}}
 	srv := httptest.NewServer(a)
 	t.Cleanup(srv.Close)
-	c, err := New(srv.URL, "")
+	c, err := NewWatcher(srv.URL, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +139,7 @@ func TestCatalogServices(t *testing.T) {
 }
 
 func TestUnreachable(t *testing.T) {
-	c, err := New("http://127.0.0.1:1", "")
+	c, err := NewWatcher("http://127.0.0.1:1", "")
 	if err != nil {
 		t.Fatal(err)
 	}
