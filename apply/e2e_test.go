@@ -34,23 +34,7 @@ import (
 // bin is the stackctl binary the tests run, built once by TestMain.
 var bin string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "stackctl-e2e-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	bin = filepath.Join(dir, "stackctl")
-	build := exec.Command("go", "build", "-o", bin, "../cmd/stackctl")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build stackctl:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { e2e.RunWithBinary(m, "../cmd/stackctl", &bin) }
 
 // stack is a stack file of the test: the reference stack under the test's
 // unique name, every host port left to Docker so tests never collide.

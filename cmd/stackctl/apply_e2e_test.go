@@ -28,23 +28,7 @@ import (
 // stackctlBin is the binary the end-to-end tests run, built once by TestMain.
 var stackctlBin string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "stackctl-cmd-e2e-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	stackctlBin = filepath.Join(dir, "stackctl")
-	build := exec.Command("go", "build", "-o", stackctlBin, ".")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build stackctl:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { e2e.RunWithBinary(m, ".", &stackctlBin) }
 
 // runTimeout bounds one stackctl run: an apply of Consul and a few workers
 // takes seconds, a rollback a few more.
