@@ -5,9 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -17,11 +15,10 @@ import (
 	"github.com/hashicorp/go-multierror"
 
 	"github.com/stackctl/stackctl/apply"
+	"github.com/stackctl/stackctl/internal/golden"
 	"github.com/stackctl/stackctl/plan"
 	"github.com/stackctl/stackctl/plan/views"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current output")
 
 // TestJSONNeedsApproval: with --json nobody can answer the prompt, so a run
 // that would ask is refused before anything is read or changed.
@@ -123,7 +120,7 @@ func TestJSONProgressGolden(t *testing.T) {
 	j := newJSONProgress(&out)
 	j.now = fixedClock()
 	writeEvents(t, j)
-	golden(t, "apply-events.golden", out.Bytes())
+	golden.Assert(t, "apply-events.golden", out.Bytes())
 }
 
 func TestJSONProgressEveryLineIsAnEvent(t *testing.T) {
@@ -240,26 +237,6 @@ func decodeLines(t *testing.T, b []byte) []map[string]any {
 		t.Fatal(err)
 	}
 	return events
-}
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs (run with -update to accept):\ngot\n%s\nwant\n%s", path, got, want)
-	}
 }
 
 // TestErrorTextIsOneLine: collected errors print one per line; in a JSON

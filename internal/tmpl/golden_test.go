@@ -2,17 +2,14 @@ package tmpl_test
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
 	"testing"
 
+	"github.com/stackctl/stackctl/internal/golden"
 	"github.com/stackctl/stackctl/internal/tmpl"
 	"github.com/stackctl/stackctl/internal/tmpl/tmpltest"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden with the current output")
 
 // webInstances returns n passing instances of "web" as apply registers them
 // (all on the Consul server's node, one address per container), plus two
@@ -46,29 +43,11 @@ func TestDesignTemplateGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			assertGolden(t, fmt.Sprintf("design-%d.golden", n), out)
+			golden.Assert(t, fmt.Sprintf("design-%d.golden", n), out)
 			want := []tmpl.ServiceDep{{Name: "web", PassingOnly: true}}
 			if fmt.Sprint(deps.Services) != fmt.Sprint(want) || deps.Catalog || len(deps.Keys) > 0 {
 				t.Errorf("deps = %+v, want only %+v", deps, want)
 			}
 		})
-	}
-}
-
-func assertGolden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if string(got) != string(want) {
-		t.Errorf("%s differs (go test -update rewrites it)\n--- got\n%s\n--- want\n%s", path, got, want)
 	}
 }
