@@ -47,12 +47,7 @@ type stack struct {
 }
 
 func newStack(t *testing.T) *stack {
-	e := e2e.New(t)
-	// apply creates the stack network itself, with a configured subnet
-	// (for fixed worker addresses); the harness's own goes.
-	if err := e.Docker.NetworkRemove(t.Context(), e.Network); err != nil {
-		t.Fatal(err)
-	}
+	e := e2e.NewForApply(t)
 	dir := t.TempDir()
 	tmpl, err := os.ReadFile("../stacks/primes/nginx.ctmpl")
 	if err != nil {
@@ -684,7 +679,7 @@ func firstMatch(s string, subs ...string) string {
 // LB; each iteration destroys the stack first, untimed. bench/apply.sh and
 // bench/compose.sh measure the same side by side with docker-compose.
 func BenchmarkApplyEmptyTo20(b *testing.B) {
-	e := e2e.New(b)
+	e := e2e.NewForApply(b)
 	dir := b.TempDir()
 	tmpl, err := os.ReadFile("../stacks/primes/nginx.ctmpl")
 	if err != nil {

@@ -46,12 +46,7 @@ type e2eStack struct {
 }
 
 func newE2EStack(t *testing.T) *e2eStack {
-	e := e2e.New(t)
-	// apply creates the stack network itself, with a configured subnet; the
-	// harness's own goes.
-	if err := e.Docker.NetworkRemove(t.Context(), e.Network); err != nil {
-		t.Fatal(err)
-	}
+	e := e2e.NewForApply(t)
 	dir := t.TempDir()
 	return &e2eStack{t: t, env: e, dir: dir, file: filepath.Join(dir, "stack.yaml"), name: e.Stack}
 }

@@ -55,6 +55,23 @@ type Env struct {
 // removed when the test ends, whether it passed or not.
 func New(t testing.TB) *Env {
 	t.Helper()
+	e := NewForApply(t)
+	_, err := e.Docker.NetworkCreate(t.Context(), e.Network, network.CreateOptions{
+		Driver: "bridge",
+		Labels: map[string]string{StackLabel: e.Stack},
+	})
+	if err != nil {
+		t.Fatalf("create network %s: %v", e.Network, err)
+	}
+	return e
+}
+
+// NewForApply is New without the network: for tests that run stackctl
+// apply on the stack, which creates the stack's network itself (with a
+// configured subnet, for fixed worker addresses). It is removed at the end
+// all the same.
+func NewForApply(t testing.TB) *Env {
+	t.Helper()
 	Require(t)
 	docker, err := newClient()
 	if err != nil {
@@ -64,14 +81,6 @@ func New(t testing.TB) *Env {
 	e.Network = e.Stack
 	// Registered before anything is created, so a half-built Env is removed too.
 	t.Cleanup(e.cleanup)
-
-	_, err = docker.NetworkCreate(t.Context(), e.Network, network.CreateOptions{
-		Driver: "bridge",
-		Labels: map[string]string{StackLabel: e.Stack},
-	})
-	if err != nil {
-		t.Fatalf("create network %s: %v", e.Network, err)
-	}
 	return e
 }
 
