@@ -71,7 +71,6 @@ type Executor struct {
 	connectBegun bool
 	connectErr   error
 	lock         Lock
-	lockLost     bool                    // lock's session ended while held
 	abort        context.CancelCauseFunc // stops Run (lock lost)
 	journal      *journal
 	done         atomic.Int64
@@ -121,8 +120,8 @@ func (e *Executor) Run(ctx context.Context, p *plan.Plan, before *plan.State) *R
 	e.mu.Lock()
 	e.abort = abort
 	e.mu.Unlock()
-	if e.lostLock() {
-		r.Err = ErrLockLost
+	if err := e.checkLock(); err != nil { // lost since Prepare took it
+		r.Err = err
 		return r
 	}
 	e.journal = newJournal(e.Stack, e.ApplyID, e.Operation, e.Holder, p)

@@ -16,6 +16,15 @@ const pollInterval = 200 * time.Millisecond
 // triggered it: new requests go to the new workers once this has passed.
 const lbGrace = 500 * time.Millisecond
 
+// awaitReload waits lbGrace (or until ctx ends) for nginx to switch to the
+// config the LB just reported.
+func awaitReload(ctx context.Context) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(lbGrace):
+	}
+}
+
 // ErrNotPassing is a worker whose check did not pass in time.
 type ErrNotPassing struct {
 	ID       string
@@ -141,10 +150,7 @@ func (e *Executor) waitLB(ctx context.Context, since time.Time) {
 		case <-time.After(pollInterval / 2):
 		}
 	}
-	select {
-	case <-ctx.Done():
-	case <-time.After(lbGrace):
-	}
+	awaitReload(ctx)
 }
 
 func (e *Executor) lbStatus(ctx context.Context, key string) (lbsync.Status, bool) {
@@ -204,10 +210,7 @@ func (e *Executor) waitLBInstances(ctx context.Context, key string) {
 				// The config with every worker came by a reload (a new
 				// LB of a first apply renders workers as they pass):
 				// nginx needs a moment to switch to it.
-				select {
-				case <-ctx.Done():
-				case <-time.After(lbGrace):
-				}
+				awaitReload(ctx)
 			}
 			return
 		}

@@ -101,7 +101,6 @@ func (e *Executor) takeLockWait(ctx context.Context, c Consul, wait time.Duratio
 	}
 	e.mu.Lock()
 	e.lock = l
-	e.lockLost = false
 	e.mu.Unlock()
 	go e.watchLock(l)
 	return nil
@@ -113,9 +112,6 @@ func (e *Executor) watchLock(l Lock) {
 	<-l.Lost()
 	e.mu.Lock()
 	held := e.lock == l // Unlock lets go of e.lock before releasing
-	if held {
-		e.lockLost = true
-	}
 	abort := e.abort
 	e.mu.Unlock()
 	if held && abort != nil {
@@ -127,29 +123,20 @@ func (e *Executor) watchLock(l Lock) {
 // no step starts without the lock, even before watchLock has noticed.
 func (e *Executor) checkLock() error {
 	e.mu.Lock()
-	l, lost, abort := e.lock, e.lockLost, e.abort
+	l, abort := e.lock, e.abort
 	e.mu.Unlock()
-	if !lost && l != nil {
-		select {
-		case <-l.Lost():
-			lost = true
-		default:
-		}
+	if l == nil {
+		return nil
 	}
-	if !lost {
+	select {
+	case <-l.Lost():
+	default:
 		return nil
 	}
 	if abort != nil {
 		abort(ErrLockLost)
 	}
 	return ErrLockLost
-}
-
-// lostLock reports whether the held lock was lost.
-func (e *Executor) lostLock() bool {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.lockLost
 }
 
 // relock takes the lock again after it was lost, for the rollback: if
