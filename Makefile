@@ -4,7 +4,7 @@ GO ?= go
 # Packages whose code runs goroutines; they are tested under the race detector.
 RACE_PKGS ?= ./...
 
-.PHONY: all build test lint unit e2e images fuzz bench demo clean
+.PHONY: all build deps test lint unit e2e images fuzz bench demo clean
 
 all: build
 
@@ -20,7 +20,12 @@ lint:
 unit:
 	$(GO) test -race -count=1 $(RACE_PKGS)
 
-images:
+# Installs what a fresh Debian machine lacks (debootstrap, wrk, ...) and
+# starts Docker; says so in one line when there is nothing to do.
+deps:
+	bash scripts/deps.sh
+
+images: deps
 	bash scripts/images.sh
 
 e2e: images
@@ -28,7 +33,7 @@ e2e: images
 
 # The whole suite: static checks, unit tests under -race, then end-to-end
 # tests against the real Docker engine, Consul and nginx.
-test: lint unit e2e
+test: deps lint unit e2e
 
 fuzz:
 	$(GO) test ./spec -run '^$$' -fuzz FuzzLoad -fuzztime $${FUZZTIME:-10m}

@@ -95,9 +95,13 @@ consul_binary() {
 	if [[ -x $CACHE/consul && -f $stamp && "$(<"$stamp")" == "$want" ]]; then
 		return
 	fi
-	log "building consul from tools/consul (this takes a few minutes)"
+	# Whether this takes seconds (Go's build cache has it) or minutes (a cold
+	# cache compiles all of Consul) is only known afterwards, so say it then.
+	local start=$SECONDS
+	log "compiling consul from tools/consul (go build)"
 	(cd tools/consul && "${GOBUILD[@]}" -ldflags "-s -w" -o "../../$CACHE/consul.tmp" github.com/hashicorp/consul)
 	mv "$CACHE/consul.tmp" "$CACHE/consul"
+	log "compiled consul in $((SECONDS - start)) s"
 	printf '%s\n' "$want" >"$stamp"
 }
 
@@ -183,7 +187,7 @@ nginx_base_image() {
 	local inputs dir mirror
 	inputs=$(declare -f nginx_rootfs | hash_stdin)
 	needs_build "$NGINX_BASE_IMAGE" "$inputs" || return 0
-	command -v debootstrap >/dev/null || die "debootstrap is missing: apt-get install -y debootstrap"
+	command -v debootstrap >/dev/null || die "debootstrap is missing: run scripts/deps.sh (make deps) to install it"
 	[[ $(id -u) -eq 0 ]] || die "debootstrap needs root to build $NGINX_BASE_IMAGE: run 'sudo make images' once"
 	mirror=$(debian_mirror)
 	dir=$(mktemp -d "${TMPDIR:-/tmp}/stackctl-rootfs.XXXXXX")
