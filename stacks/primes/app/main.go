@@ -38,7 +38,9 @@ func main() {
 	}
 	log.Printf("primes %s listening on %s (digits=%d work=%s healthz_fail=%t)",
 		cfg.version, ln.Addr(), cfg.digits, cfg.work, cfg.healthzFail)
-	if err := serve(ctx, newHandler(cfg), ln); err != nil {
+	traffic := &trafficLog{}
+	go traffic.run(ctx, time.Second)
+	if err := serve(ctx, traffic.wrap(newHandler(cfg)), ln); err != nil {
 		log.Print(err)
 		os.Exit(1)
 	}

@@ -118,3 +118,17 @@ func get(t *testing.T, url string) (*http.Response, string) {
 	}
 	return res, string(body)
 }
+
+func TestTrafficLogCountsRequestsButNotHealthChecks(t *testing.T) {
+	var traffic trafficLog
+	h := traffic.wrap(newHandler(config{digits: 3, version: "v1"}))
+	for _, path := range []string{"/", "/", "/healthz", "/nope"} {
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, path, nil))
+	}
+	if got, want := traffic.take(time.Second), "served 3 requests in 1s (0 failed)"; got != want {
+		t.Fatalf("take = %q, want %q", got, want)
+	}
+	if got := traffic.take(time.Second); got != "" {
+		t.Fatalf("second take = %q, want nothing: the counts were taken", got)
+	}
+}
