@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/mattn/go-isatty"
@@ -22,7 +21,6 @@ import (
 	"github.com/stackctl/stackctl/internal/consulapi"
 	"github.com/stackctl/stackctl/internal/dockerapi"
 	"github.com/stackctl/stackctl/plan"
-	"github.com/stackctl/stackctl/plan/views"
 	"github.com/stackctl/stackctl/spec"
 )
 
@@ -313,152 +311,6 @@ func dialable(p plan.PublishedPort) string {
 	}
 	return net.JoinHostPort(ip, strconv.Itoa(p.HostPort))
 }
-
-// progressView shows steps as they run: on a terminal, a line per finished
-// step and a live line of what is still running; otherwise plain log lines.
-type progressView struct {
-	mu      sync.Mutex
-	out     io.Writer
-	tty     bool
-	style   style
-	running map[string]time.Time
-	status  bool // a live line is on screen
-	quit    chan struct{}
-	done    chan struct{}
-}
-
-func newProgressView(out io.Writer) *progressView {
-	f, ok := out.(*os.File)
-	tty := ok && isatty.IsTerminal(f.Fd()) && os.Getenv("TERM") != "dumb"
-	v := &progressView{out: out, tty: tty, style: styleFor(out), running: map[string]time.Time{}}
-	if tty {
-		v.quit, v.done = make(chan struct{}), make(chan struct{})
-		go v.tick()
-	}
-	return v
-}
-
-func (v *progressView) tick() {
-	defer close(v.done)
-	t := time.NewTicker(500 * time.Millisecond)
-	defer t.Stop()
-	for {
-		select {
-		case <-v.quit:
-			return
-		case <-t.C:
-			v.mu.Lock()
-			v.drawStatus()
-			v.mu.Unlock()
-		}
-	}
-}
-
-func (v *progressView) stop() {
-	if v.quit == nil {
-		return
-	}
-	close(v.quit)
-	<-v.done
-	v.quit = nil
-	v.mu.Lock()
-	v.clearStatus()
-	v.mu.Unlock()
-}
-
-func (v *progressView) clearStatus() {
-	if v.status {
-		fmt.Fprint(v.out, "\r\x1b[2K")
-		v.status = false
-	}
-}
-
-func (v *progressView) drawStatus() {
-	v.clearStatus()
-	if len(v.running) == 0 {
-		return
-	}
-	oldest, since := "", time.Now()
-	for id, t := range v.running {
-		if t.Before(since) {
-			oldest, since = id, t
-		}
-	}
-	line := fmt.Sprintf("  … %d running: %s (%s)", len(v.running), oldest, time.Since(since).Round(time.Second))
-	if len(line) > 100 {
-		line = line[:100]
-	}
-	fmt.Fprint(v.out, line)
-	v.status = true
-}
-
-func (v *progressView) line(format string, a ...any) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	v.clearStatus()
-	if !v.tty {
-		fmt.Fprintf(v.out, "%s ", time.Now().UTC().Format("15:04:05.000"))
-	}
-	fmt.Fprintf(v.out, format+"\n", a...)
-	if v.tty {
-		v.drawStatus()
-	}
-}
-
-func (v *progressView) StepStarted(st plan.Step) {
-	v.mu.Lock()
-	v.running[st.ID] = time.Now()
-	v.mu.Unlock()
-	if !v.tty {
-		v.line("start   %s %s", st.Action, st.ID)
-	}
-}
-
-func (v *progressView) StepFinished(st plan.Step, elapsed time.Duration, err error) {
-	v.mu.Lock()
-	delete(v.running, st.ID)
-	v.mu.Unlock()
-	d := elapsed.Round(100 * time.Millisecond)
-	if err != nil {
-		v.line("  %s %s %s (%s): %v", v.style.red("✗ FAILED"), st.Action, st.ID, d, err)
-		return
-	}
-	v.line("  %s %s %s (%s)", v.style.green("✓"), st.Action, st.ID, d)
-}
-
-func (v *progressView) StepUndone(id string, elapsed time.Duration, err error) {
-	d := elapsed.Round(100 * time.Millisecond)
-	if err != nil {
-		v.line("  %s undo %s (%s): %v", v.style.red("✗ FAILED"), id, d, err)
-		return
-	}
-	v.line("  ↺ undone %s (%s)", id, d)
-}
-
-func (v *progressView) Note(msg string) { v.line("%s", msg) }
-
-func (v *progressView) showPlan(p *plan.Plan) error { return views.Human(v.out, p, v.style.on) }
-
-func (v *progressView) showRecovered(r *apply.Report) {
-	if r.Err != nil {
-		_ = r.Write(v.out)
-		return
-	}
-	if r.Recovered == "rolled back" {
-		fmt.Fprintf(v.out, "Rolled back the unfinished %s: %d step(s) undone.\n\n", trimRecover(r.Operation), len(r.RolledBack))
-	}
-}
-
-func (v *progressView) starting() { fmt.Fprintln(v.out) }
-
-func (v *progressView) showReport(r *apply.Report) error {
-	v.stop()
-	fmt.Fprintln(v.out)
-	return r.Write(v.out)
-}
-
-// failure is nil: the report on the terminal has said it all.
-func (v *progressView) failure(*apply.Report) error { return nil }
 
 // trimRecover is the operation a recovery report is about: "recover apply"
 // is about an apply.
