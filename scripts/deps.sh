@@ -33,7 +33,7 @@ declare -A why=(
 	[wrk]="puts HTTP load on the load balancer in benchmarks and tests"
 	[hyperfine]="times whole commands side by side in bench/"
 	[docker.io]="the Docker engine stackctl drives"
-	[graphviz]="draws docs/stack.svg from docs/stack.dot"
+	[graphviz]="draws docs/img/stack.svg from docs/img/stack.dot"
 	[chromium]="takes the Consul UI screenshot in docs/"
 )
 
