@@ -4,7 +4,7 @@ GO ?= go
 # Packages whose code runs goroutines; they are tested under the race detector.
 RACE_PKGS ?= ./...
 
-.PHONY: all build deps test lint unit e2e images fuzz bench demo clean
+.PHONY: all build deps docs test lint unit e2e images fuzz bench demo clean
 
 all: build
 
@@ -40,6 +40,11 @@ fuzz:
 
 bench:
 	$(GO) test ./spec -run '^$$' -bench . -benchmem
+
+# Redraws docs/img: the stack diagram, and Consul UI screenshots of the
+# running demo (make demo first).
+docs:
+	bash scripts/docs.sh
 
 demo: images build
 	./bin/stackctl apply -f stack.example.yaml --auto-approve

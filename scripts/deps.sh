@@ -62,7 +62,7 @@ missing_packages() {
 		have dot || missing+=(graphviz)
 		have chromium || missing+=(chromium)
 	fi
-	printf '%s\n' "${missing[@]}"
+	if ((${#missing[@]})); then printf '%s\n' "${missing[@]}"; fi
 }
 
 docker_up() { docker info >/dev/null 2>&1; }

@@ -21,26 +21,23 @@ diagram() {
 	log "drew docs/img/stack.svg"
 }
 
-# chromium_shot URL OUT: a 1280x800 PNG of URL once its scripts have run.
-chromium_shot() {
-	local profile
-	profile=$(mktemp -d)
-	# --no-sandbox: Chromium's sandbox refuses to run as root, which CI is.
-	# The virtual time budget lets the UI's JavaScript fetch and draw the
-	# service list before the picture is taken.
-	chromium --headless --no-sandbox --disable-gpu --hide-scrollbars \
-		--user-data-dir="$profile" --window-size=1280,800 \
-		--virtual-time-budget=8000 --screenshot="$2" "$1" >/dev/null 2>&1
-	rm -rf "$profile"
+# shot URL TEXT OUT: a PNG of URL once TEXT is on the page, taken by
+# tools/screenshot (headless Chromium over the DevTools protocol).
+shot() {
+	"$SHOOTER" -url "$1" -wait "//body[contains(normalize-space(.), \"$2\")]" -out "$3"
 }
 
 screenshot() {
 	local passing
-	passing=$(curl -fsS "$CONSUL/v1/health/service/$SERVICE?passing" 2>/dev/null | grep -o '"ServiceID"' | wc -l) ||
+	passing=$(curl -fsS "$CONSUL/v1/health/service/$SERVICE?passing" 2>/dev/null |
+		python3 -c 'import json, sys; print(len(json.load(sys.stdin)))') ||
 		die "no Consul at $CONSUL: start the demo first (make demo)"
 	((passing > 0)) || die "service $SERVICE has no passing instance in $CONSUL: is the demo up? (make demo)"
-	chromium_shot "$CONSUL/ui/dc1/services" docs/img/consul-ui.png
-	chromium_shot "$CONSUL/ui/dc1/services/$SERVICE/instances" docs/img/consul-ui-instances.png
+	SHOOTER=$(mktemp -d)/screenshot
+	(cd tools/screenshot && go build -o "$SHOOTER" .)
+	shot "$CONSUL/ui/dc1/services" "$passing instances" docs/img/consul-ui.png
+	shot "$CONSUL/ui/dc1/services/$SERVICE/instances" "-$SERVICE-1" docs/img/consul-ui-instances.png
+	rm -rf "$(dirname "$SHOOTER")"
 	log "took docs/img/consul-ui.png and docs/img/consul-ui-instances.png ($passing passing instances of $SERVICE)"
 }
 
