@@ -155,7 +155,7 @@ func StatusError(stack string, err error) *Status {
 // registrations without a container). It is pure: the same inputs give the
 // same Status.
 func BuildStatus(desired *spec.Stack, state *State) *Status {
-	st := &Status{FormatVersion: StatusFormatVersion, Stack: desired.Name, Workers: []WorkerStatus{}}
+	st := &Status{FormatVersion: StatusFormatVersion, Stack: desired.Name}
 	if state.Network != nil {
 		st.Network = state.Network.Name
 	}
