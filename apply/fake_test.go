@@ -327,6 +327,9 @@ func (c fakeConsul) KVGet(_ context.Context, key string) ([]byte, bool, error) {
 }
 
 func (c fakeConsul) Leader(context.Context) (string, error) { return "10.0.0.1:8300", nil }
+func (c fakeConsul) Peers(context.Context) ([]string, error) {
+	return []string{"10.0.0.1:8300"}, nil
+}
 
 // LocalStatus: the fake agent and catalog are one, always in sync.
 func (c fakeConsul) LocalStatus(ctx context.Context, id string) (string, error) {

@@ -29,6 +29,11 @@ type ConsulReader interface {
 	Registrations(ctx context.Context, stack string) ([]Registration, error)
 	// KVGet returns a key's value; ok is false when the key does not exist.
 	KVGet(ctx context.Context, key string) (value []byte, ok bool, err error)
+	// Leader is the address of the Raft leader of the agent's datacenter,
+	// "" while there is none.
+	Leader(ctx context.Context) (string, error)
+	// Peers are the addresses of the datacenter's Raft peers.
+	Peers(ctx context.Context) ([]string, error)
 }
 
 // ConsulDialer returns a ConsulReader for the Consul HTTP API at addr
@@ -247,7 +252,8 @@ type consulResult struct {
 	err   error
 }
 
-// readConsul reads registrations and the stack's KV keys at once.
+// readConsul reads registrations, the stack's KV keys and the Raft leader
+// and peers at once.
 func (o *Observer) readConsul(ctx context.Context, desired *spec.Stack, at Endpoint) consulResult {
 	fail := func(err error) consulResult {
 		return consulResult{err: &EndpointError{Service: "Consul", Endpoint: at, Err: err}}
@@ -265,8 +271,17 @@ func (o *Observer) readConsul(ctx context.Context, desired *spec.Stack, at Endpo
 		{KVLBStatus, &st.LBStatus},
 		{KVJournal, &st.Journal},
 	}
-	errs := make([]error, len(keys)+1)
+	errs := make([]error, len(keys)+3)
 	run := parallel{}
+	run.do(func() {
+		leader, err := client.Leader(ctx)
+		st.Leader, errs[len(keys)+1] = leader, wrap("read the raft leader", err)
+	})
+	run.do(func() {
+		peers, err := client.Peers(ctx)
+		sort.Strings(peers)
+		st.Peers, errs[len(keys)+2] = peers, wrap("read the raft peers", err)
+	})
 	run.do(func() {
 		regs, err := client.Registrations(ctx, desired.Name)
 		if err != nil {

@@ -92,6 +92,10 @@ type ConsulState struct {
 	Address string `json:"address,omitempty"`
 	Via     string `json:"via,omitempty"`
 	Reached bool   `json:"reached"`
+	// Leader is the Raft leader's address ("" while there is none) and
+	// Peers the Raft peers', sorted: who serves the datacenter's writes.
+	Leader string   `json:"leader,omitempty"`
+	Peers  []string `json:"peers,omitempty"`
 
 	Registrations []Registration `json:"registrations,omitempty"` // sorted by ID
 	// The stack's keys under KVPrefix; nil when absent.

@@ -3,10 +3,14 @@ package main
 import (
 	"bytes"
 	"os"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/stackctl/stackctl/internal/lbsync"
 	"github.com/stackctl/stackctl/plan"
+	"github.com/stackctl/stackctl/plan/views"
 	"github.com/stackctl/stackctl/spec"
 )
 
@@ -57,6 +61,7 @@ func statusFixture(t *testing.T) (*spec.Stack, *plan.State) {
 				reg(2, "10.0.0.3", plan.CheckCritical, "HTTP GET http://10.0.0.3:5000/healthz: 503 Service Unavailable"),
 				reg(4, "10.0.0.5", plan.CheckPassing, ""),
 			},
+			Leader:   "10.0.0.9:8300",
 			LBStatus: &lbStatus,
 			Journal:  &journal,
 		},
@@ -64,51 +69,24 @@ func statusFixture(t *testing.T) (*spec.Stack, *plan.State) {
 	return stack, state
 }
 
-func TestStatusJoinsDesiredAndLiveState(t *testing.T) {
+func TestStatusShowsRenderErrorHealthAndLeader(t *testing.T) {
 	stack, state := statusFixture(t)
-	st := buildStatus(stack, state)
-
-	got := map[string]string{}
-	for _, w := range st.Workers {
-		got[w.Name] = w.State + "/" + w.Health + "/" + strings.Join(w.Notes, ";")
-	}
-	want := map[string]string{
-		"primes-web-1": "running/passing/",
-		"primes-web-2": "running/critical/",
-		"primes-web-3": "missing/unregistered/",
-		"primes-web-4": "running/passing/not in the stack file",
-	}
-	for name, w := range want {
-		if got[name] != w {
-			t.Errorf("%s: got %q, want %q", name, got[name], w)
-		}
-	}
-	if len(st.Workers) != len(want) {
-		t.Errorf("got %d workers, want %d: %+v", len(st.Workers), len(want), st.Workers)
-	}
-	if st.LB == nil || st.LB.Render == nil || st.LB.Render.OK {
-		t.Fatalf("LB render status not read: %+v", st.LB)
-	}
-	if len(st.Unfinished) != 1 || !strings.HasPrefix(st.Unfinished[0], "worker/primes-web-3") {
-		t.Errorf("unfinished apply: got %v", st.Unfinished)
-	}
-}
-
-func TestStatusShowsRenderErrorAndHealth(t *testing.T) {
-	stack, state := statusFixture(t)
+	st := plan.BuildStatus(stack, state)
 	var out bytes.Buffer
-	if err := printStatus(&out, buildStatus(stack, state), style{}); err != nil {
+	if err := views.StatusHuman(&out, st, false); err != nil {
 		t.Fatal(err)
 	}
 	text := out.String()
 	for _, want := range []string{
-		"consul   primes-consul (running), reached at 127.0.0.1:8500",
+		"consul   primes-consul (running), reached at 127.0.0.1:8500, leader 10.0.0.9:8300",
 		"config NOT updated at",
 		`nginx -t: unknown directive "bogus"`,
 		"nginx keeps serving the last good config",
 		"503 Service Unavailable",
+		"not in the stack file",
 		"2 passing of 4",
 		"an apply did not finish",
+		"worker/primes-web-3 (running)",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("status output lacks %q:\n%s", want, text)
@@ -117,4 +95,24 @@ func TestStatusShowsRenderErrorAndHealth(t *testing.T) {
 	if strings.Contains(text, "\x1b[") {
 		t.Errorf("colour codes in plain output:\n%s", text)
 	}
+}
+
+// The LB writes lbsync.Status; status reads it as plan.LBRender. They must
+// agree on every field.
+func TestLBRenderReadsEveryFieldTheLBWrites(t *testing.T) {
+	written := jsonKeys(reflect.TypeOf(lbsync.Status{}))
+	read := jsonKeys(reflect.TypeOf(plan.LBRender{}))
+	if !slices.Equal(written, read) {
+		t.Errorf("lbsync.Status has %v, plan.LBRender %v", written, read)
+	}
+}
+
+func jsonKeys(t reflect.Type) []string {
+	var keys []string
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		keys = append(keys, name+" "+t.Field(i).Type.String())
+	}
+	slices.Sort(keys)
+	return keys
 }

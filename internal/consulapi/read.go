@@ -92,3 +92,20 @@ func (c *Client) KVGet(ctx context.Context, key string) ([]byte, bool, error) {
 	}
 	return pair.Value, true, nil
 }
+
+// Leader returns the address of the Raft leader of the agent's datacenter
+// (GET /v1/status/leader), "" while there is none. It reads; apply also
+// polls it to know when Consul accepts writes.
+func (c *Client) Leader(ctx context.Context) (string, error) {
+	var leader string
+	_, err := c.api.Raw().Query("/v1/status/leader", &leader, (&api.QueryOptions{}).WithContext(ctx))
+	return leader, err
+}
+
+// Peers returns the addresses of the datacenter's Raft peers (GET
+// /v1/status/peers).
+func (c *Client) Peers(ctx context.Context) ([]string, error) {
+	var peers []string
+	_, err := c.api.Raw().Query("/v1/status/peers", &peers, (&api.QueryOptions{}).WithContext(ctx))
+	return peers, err
+}

@@ -17,13 +17,6 @@ var _ apply.Consul = (*Client)(nil)
 // Dialer is New as an apply.ConsulDialer.
 func Dialer(addr string) (apply.Consul, error) { return New(addr) }
 
-// Leader returns the address of the cluster's leader, "" while there is none.
-func (c *Client) Leader(ctx context.Context) (string, error) {
-	var leader string
-	_, err := c.api.Raw().Query("/v1/status/leader", &leader, (&api.QueryOptions{}).WithContext(ctx))
-	return leader, err
-}
-
 // LocalStatus is the aggregated status of a registration's checks as the
 // agent running them sees it ("" when it is not registered here).
 func (c *Client) LocalStatus(ctx context.Context, id string) (string, error) {

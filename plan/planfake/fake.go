@@ -143,13 +143,26 @@ type Consul struct {
 	mu      sync.Mutex
 	regs    map[string]plan.Registration // by ID
 	kv      map[string][]byte
+	leader  string
+	peers   []string
 	down    bool
 	dialled []string
 }
 
-// NewConsul returns an agent with nothing registered.
+// FakeLeader is the Raft leader and only peer of a new fake agent.
+const FakeLeader = "172.20.0.2:8300"
+
+// NewConsul returns an agent with nothing registered, its own leader.
 func NewConsul() *Consul {
-	return &Consul{regs: map[string]plan.Registration{}, kv: map[string][]byte{}}
+	return &Consul{regs: map[string]plan.Registration{}, kv: map[string][]byte{},
+		leader: FakeLeader, peers: []string{FakeLeader}}
+}
+
+// SetLeader sets the Raft leader ("" for none) and peers the agent reports.
+func (c *Consul) SetLeader(leader string, peers ...string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.leader, c.peers = leader, peers
 }
 
 var _ plan.ConsulReader = (*Consul)(nil)
@@ -228,4 +241,24 @@ func (c *Consul) KVGet(_ context.Context, key string) ([]byte, bool, error) {
 	}
 	v, ok := c.kv[key]
 	return append([]byte(nil), v...), ok, nil
+}
+
+// Leader implements plan.ConsulReader.
+func (c *Consul) Leader(context.Context) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.down {
+		return "", ErrUnreachable
+	}
+	return c.leader, nil
+}
+
+// Peers implements plan.ConsulReader.
+func (c *Consul) Peers(context.Context) ([]string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.down {
+		return nil, ErrUnreachable
+	}
+	return append([]string(nil), c.peers...), nil
 }

@@ -1,0 +1,182 @@
+package plan_test
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stackctl/stackctl/internal/golden"
+	"github.com/stackctl/stackctl/plan"
+	"github.com/stackctl/stackctl/plan/planfake"
+	"github.com/stackctl/stackctl/plan/views"
+	"github.com/stackctl/stackctl/spec"
+)
+
+const (
+	lbRenderOK       = `{"ok":true,"config_sha256":"6c11aa","rendered_at":"2025-11-25T14:00:00Z","instances":3,"template":"stackctl/primes/lb/template","reloads":7}`
+	lbRenderRejected = `{"ok":false,"error":"/etc/nginx/conf.d/stackctl.conf kept: config rejected by nginx -t: unknown directive \"sever\" in /etc/nginx/conf.d/stackctl.conf:3","config_sha256":"6c11aa","rendered_sha256":"a81abb","rendered_at":"2025-11-25T14:05:00Z","instances":2,"last_good_at":"2025-11-25T14:00:00Z","template":"stackctl/primes/lb/template","reloads":7}`
+	// connRefused is what Consul 1.14 reports for an HTTP check of a
+	// killed container, with a second line to show only the first is
+	// printed for people.
+	connRefused = "Get \"http://172.20.0.6:5000/healthz\": dial tcp 172.20.0.6:5000: connect: connection refused\nsecond line of the output"
+)
+
+// statusScenario is a live world and the stack file it is read against.
+type statusScenario struct {
+	name    string
+	desired *spec.Stack
+	world   func() *planfake.World
+}
+
+// healthy is a fully applied stack whose LB rendered every worker.
+func healthy(desired *spec.Stack) *planfake.World {
+	w := planfake.Running(desired)
+	w.Consul.Put("stackctl/primes/lb/status", []byte(lbRenderOK))
+	return w
+}
+
+func statusScenarios() []statusScenario {
+	return []statusScenario{
+		{"healthy", primes(3), func() *planfake.World { return healthy(primes(3)) }},
+		{"killed_worker", primes(3), func() *planfake.World {
+			w := healthy(primes(3))
+			w.Docker.UpdateContainer("primes-web-2", func(c *plan.Container) { c.State = plan.ContainerExited; c.Networks["primes"] = "" })
+			w.Consul.SetStatus("primes-web-2", plan.CheckCritical, connRefused)
+			return w
+		}},
+		{"orphan_container", primes(2), func() *planfake.World {
+			w := healthy(primes(3)) // scaled down in the file, not yet applied
+			w.Docker.PutContainer(plan.Container{ID: "c-old", Name: "primes-api-1", State: plan.ContainerRunning,
+				ImageRef: "stackctl.local/api:v1",
+				Labels: map[string]string{spec.LabelStack: "primes", spec.LabelRole: plan.RoleWorker,
+					spec.LabelService: "api", spec.LabelSlot: "1", spec.LabelHash: "0123456789abcdef"}})
+			return w
+		}},
+		{"registration_without_container", primes(3), func() *planfake.World {
+			w := healthy(primes(3))
+			w.Docker.RemoveContainer("primes-web-3")
+			w.Consul.SetStatus("primes-web-3", plan.CheckCritical, connRefused)
+			return w
+		}},
+		{"lb_rejected_render", primes(3), func() *planfake.World {
+			w := healthy(primes(3))
+			w.Consul.Put("stackctl/primes/lb/status", []byte(lbRenderRejected))
+			return w
+		}},
+		{"lb_never_rendered", primes(2), func() *planfake.World { return planfake.Running(primes(2)) }},
+		{"unfinished_apply", primes(3), func() *planfake.World {
+			w := healthy(primes(3))
+			old, _ := w.Docker.Container("primes-web-1")
+			old.ID, old.Name, old.State = "c-old-web-1", "primes-web-1.old-c0ffee123456", plan.ContainerExited
+			old.Networks["primes"] = ""
+			w.Docker.PutContainer(old)
+			fresh, _ := w.Docker.Container("primes-web-2")
+			fresh.ID, fresh.Name = "c-new-web-2", "primes-web-2.new-a1b2c3"
+			fresh.Networks["primes"] = "172.20.0.40"
+			w.Docker.PutContainer(fresh)
+			w.Consul.Put("stackctl/primes/journal", []byte(`{"format_version":1,"started_at":"2025-11-25T14:00:00Z","steps":[`+
+				`{"id":"worker/primes-web-1","status":"done"},{"id":"worker/primes-web-2","status":"running"},`+
+				`{"id":"worker/primes-web-3","status":"pending"}]}`))
+			return w
+		}},
+		{"unreadable_journal", primes(1), func() *planfake.World {
+			w := healthy(primes(1))
+			w.Consul.Put("stackctl/primes/journal", []byte(`{"format_version":1,"steps":`))
+			return w
+		}},
+		{"external_consul", primes(2, func(s *spec.Stack) { s.Consul = spec.Consul{Address: "consul.internal:8500"} }),
+			func() *planfake.World {
+				w := healthy(primes(2))
+				w.Consul.SetLeader("10.1.0.7:8300", "10.1.0.5:8300", "10.1.0.6:8300", "10.1.0.7:8300")
+				return w
+			}},
+		{"consul_stopped", primes(2), func() *planfake.World {
+			w := healthy(primes(2))
+			w.Docker.UpdateContainer("primes-consul", func(c *plan.Container) { c.State = plan.ContainerExited })
+			return w
+		}},
+		{"no_leader", primes(1), func() *planfake.World {
+			w := healthy(primes(1))
+			w.Consul.SetLeader("")
+			return w
+		}},
+		{"empty", primes(2), planfake.NewWorld},
+	}
+}
+
+func TestGoldenStatus(t *testing.T) {
+	local := time.Local
+	time.Local = time.UTC // the human view prints local times
+	t.Cleanup(func() { time.Local = local })
+	for _, sc := range statusScenarios() {
+		t.Run(sc.name, func(t *testing.T) {
+			state, err := sc.world().Observe(sc.desired)
+			if err != nil {
+				t.Fatalf("observe: %v", err)
+			}
+			st := plan.BuildStatus(sc.desired, state)
+			assertStatusGolden(t, sc.name, st)
+		})
+	}
+	t.Run("unreachable", func(t *testing.T) {
+		st := plan.StatusError("primes", errors.New("Docker at unix:///var/run/docker.sock (the default socket): connection refused"))
+		st.ObservedAt = time.Date(2025, 11, 25, 14, 0, 0, 0, time.UTC)
+		assertStatusGolden(t, "unreachable", st)
+	})
+}
+
+func assertStatusGolden(t *testing.T, name string, st *plan.Status) {
+	t.Helper()
+	var human, js bytes.Buffer
+	if err := views.StatusHuman(&human, st, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := views.StatusJSON(&js, st, false); err != nil {
+		t.Fatal(err)
+	}
+	golden.Assert(t, "status/"+name+".txt.golden", human.Bytes())
+	golden.Assert(t, "status/"+name+".json.golden", js.Bytes())
+}
+
+func TestBuildStatusIsPure(t *testing.T) {
+	sc := statusScenarios()[1]
+	state, err := sc.world().Observe(sc.desired)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var first, second bytes.Buffer
+	if err := views.StatusJSON(&first, plan.BuildStatus(sc.desired, state), true); err != nil {
+		t.Fatal(err)
+	}
+	if err := views.StatusJSON(&second, plan.BuildStatus(sc.desired, state), true); err != nil {
+		t.Fatal(err)
+	}
+	if first.String() != second.String() {
+		t.Errorf("two builds of one state differ:\n%s\n%s", first.String(), second.String())
+	}
+	if bytes.Count(first.Bytes(), []byte("\n")) != 1 {
+		t.Errorf("one-line JSON is not one line: %q", first.String())
+	}
+}
+
+func TestStatusKeepsFullCheckOutput(t *testing.T) {
+	sc := statusScenarios()[1]
+	state, err := sc.world().Observe(sc.desired)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := plan.BuildStatus(sc.desired, state)
+	var killed *plan.WorkerStatus
+	for i := range st.Workers {
+		if st.Workers[i].Name == "primes-web-2" {
+			killed = &st.Workers[i]
+		}
+	}
+	if killed == nil || killed.Health != plan.CheckCritical || killed.Output != connRefused {
+		t.Fatalf("killed worker: %+v; want critical with the whole output", killed)
+	}
+	if st.Summary != (plan.StatusSummary{Desired: 3, Total: 3, Passing: 2, Critical: 1}) {
+		t.Errorf("summary %+v", st.Summary)
+	}
+}
