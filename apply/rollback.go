@@ -180,7 +180,7 @@ func (e *Executor) restoreOld(ctx context.Context, r *Restore, news []plan.Conta
 			if n.Name == r.Name {
 				aside := r.TmpName
 				if aside == "" {
-					aside = r.Name + ".rollback-" + n.ID[:min(12, len(n.ID))]
+					aside = r.Name + plan.SuffixRollback + n.ID[:min(12, len(n.ID))]
 				}
 				if err := e.Docker.RenameContainer(ctx, n.ID, aside); err != nil {
 					return fmt.Errorf("rename %s out of the way: %w", n.Name, err)

@@ -67,7 +67,7 @@ func (e *Executor) workerOp(ctx context.Context, st *runState, step plan.Step) (
 				return e.replaceStopFirst(ctx, svc, step.Slot, old, r.OldReg)
 			}}, nil
 		}
-		r.TmpName = step.Target + ".new-" + e.ApplyID[:min(6, len(e.ApplyID))]
+		r.TmpName = step.Target + plan.SuffixNew + e.ApplyID[:min(6, len(e.ApplyID))]
 		return &operation{undo: undo, do: func(ctx context.Context) error {
 			return e.replaceStartFirst(ctx, svc, step.Slot, old, r.OldReg, r.TmpName)
 		}}, nil
@@ -272,7 +272,7 @@ func keptName(c *plan.Container) string {
 	if len(short) > 12 {
 		short = short[:12]
 	}
-	suffix := ".old-" + short
+	suffix := plan.SuffixKept + short
 	if len(c.Name) > len(suffix) && c.Name[len(c.Name)-len(suffix):] == suffix {
 		return c.Name
 	}

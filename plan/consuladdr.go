@@ -17,11 +17,11 @@ const ConsulHTTPPort = 8500
 // the host, so nothing outside the stack network can reach it.
 var ErrConsulNotPublished = errors.New("the managed Consul publishes no host port for 8500: add a port mapping such as \"127.0.0.1:8500:8500\" under consul.ports, or set CONSUL_HTTP_ADDR")
 
-// consulEndpoint chooses where plan reaches Consul: CONSUL_HTTP_ADDR if set,
+// ConsulEndpoint chooses where stackctl reaches Consul: CONSUL_HTTP_ADDR if set,
 // else the stack's consul.address, else the host port the managed Consul
 // container publishes for 8500 (live when the container is given, else as
 // the stack file maps it).
-func consulEndpoint(s *spec.Stack, override string, live *Container) (Endpoint, error) {
+func ConsulEndpoint(s *spec.Stack, override string, live *Container) (Endpoint, error) {
 	if override != "" {
 		return Endpoint{Address: override, Via: "CONSUL_HTTP_ADDR"}, nil
 	}
@@ -33,7 +33,7 @@ func consulEndpoint(s *spec.Stack, override string, live *Container) (Endpoint, 
 		for _, p := range live.Ports {
 			if p.ContainerPort == ConsulHTTPPort && p.Protocol != "udp" && p.HostPort > 0 {
 				return Endpoint{
-					Address: hostPort(p.HostIP, p.HostPort),
+					Address: HostAddress(p.HostIP, p.HostPort),
 					Via:     fmt.Sprintf("port %d published by container %s; set CONSUL_HTTP_ADDR to override", ConsulHTTPPort, live.Name),
 				}, nil
 			}
@@ -42,7 +42,7 @@ func consulEndpoint(s *spec.Stack, override string, live *Container) (Endpoint, 
 	for _, p := range s.Consul.Ports {
 		if p.ContainerPort == ConsulHTTPPort && p.Protocol != "udp" && p.HostPort > 0 {
 			return Endpoint{
-				Address: hostPort(p.HostIP, p.HostPort),
+				Address: HostAddress(p.HostIP, p.HostPort),
 				Via:     "consul.ports in " + file + "; set CONSUL_HTTP_ADDR to override",
 			}, nil
 		}
@@ -50,9 +50,9 @@ func consulEndpoint(s *spec.Stack, override string, live *Container) (Endpoint, 
 	return Endpoint{}, ErrConsulNotPublished
 }
 
-// hostPort turns a published address into one to dial: a wildcard bind is
+// HostAddress turns a published address into one to dial: a wildcard bind is
 // reached on loopback.
-func hostPort(ip string, port int) string {
+func HostAddress(ip string, port int) string {
 	switch ip {
 	case "", "0.0.0.0", "::":
 		ip = "127.0.0.1"

@@ -91,7 +91,7 @@ func (o *Observer) Observe(ctx context.Context, desired *spec.Stack) (*State, er
 
 	// Consul is usually addressable from the stack file alone; ask it at the
 	// same time as Docker and drop the answer if Docker says it is not up.
-	early, haveEarly := consulEndpoint(desired, o.ConsulAddr, nil)
+	early, haveEarly := ConsulEndpoint(desired, o.ConsulAddr, nil)
 	var consulEarly consulResult
 	var wg sync.WaitGroup
 	if haveEarly == nil {
@@ -112,7 +112,7 @@ func (o *Observer) Observe(ctx context.Context, desired *spec.Stack) (*State, er
 	if !consulWanted(desired, state) {
 		return state, nil
 	}
-	at, err := consulEndpoint(desired, o.ConsulAddr, state.Container(desired.ConsulContainerName()))
+	at, err := ConsulEndpoint(desired, o.ConsulAddr, state.Container(desired.ConsulContainerName()))
 	if err != nil {
 		return nil, &EndpointError{Service: "Consul", Endpoint: Endpoint{Address: "(none)", Via: "stack file"}, Err: err}
 	}

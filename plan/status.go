@@ -175,7 +175,7 @@ func consulStatus(desired *spec.Stack, state *State) ConsulStatus {
 		Leader: c.Leader, Peers: c.Peers}
 	if out.Managed {
 		out.Container = desired.ConsulContainerName()
-		out.State = containerState(state.Container(out.Container))
+		out.State = StateOf(state.Container(out.Container))
 	}
 	return out
 }
@@ -243,7 +243,7 @@ func workerStatuses(desired *spec.Stack, state *State) []WorkerStatus {
 func workerRow(svc string, slot int, name string, state *State, reg *Registration) WorkerStatus {
 	w := WorkerStatus{Service: svc, Slot: slot, Name: name, Health: HealthUnregistered}
 	c := state.Container(name)
-	w.State = containerState(c)
+	w.State = StateOf(c)
 	if c != nil {
 		w.Image = c.ImageRef
 		w.Address = c.IP(state.Stack)
@@ -270,7 +270,8 @@ func healthOf(r *Registration) string {
 	return r.Status
 }
 
-func containerState(c *Container) string {
+// StateOf is c's Docker state, or StateMissing when there is no container.
+func StateOf(c *Container) string {
 	if c == nil {
 		return StateMissing
 	}
@@ -283,7 +284,7 @@ func lbStatus(desired *spec.Stack, state *State) *LBStatus {
 	}
 	name := desired.LBContainerName()
 	c := state.Container(name)
-	lb := &LBStatus{Container: name, State: containerState(c)}
+	lb := &LBStatus{Container: name, State: StateOf(c)}
 	if c != nil {
 		for _, p := range c.Ports {
 			lb.Ports = append(lb.Ports, fmt.Sprintf("%s:%d->%d/%s", p.HostIP, p.HostPort, p.ContainerPort, p.Protocol))

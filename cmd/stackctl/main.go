@@ -106,7 +106,8 @@ Exit codes: 0 success, 1 error or invalid stack file, 2 plan has changes
 		Example: `  stackctl validate -f stack.example.yaml
   stackctl plan -f stack.yaml -out primes.plan
   stackctl apply primes.plan
-  stackctl status -f stack.yaml`,
+  stackctl status -f stack.yaml
+  stackctl logs -f stack.yaml --follow web`,
 		Version:       versionString(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -119,6 +120,8 @@ Exit codes: 0 success, 1 error or invalid stack file, 2 plan has changes
 		newApplyCmd(),
 		newDestroyCmd(),
 		newStatusCmd(),
+		newLogsCmd(),
+		newUICmd(),
 		newSchemaCmd(),
 		newVersionCmd(),
 		newLBCmd(),

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -43,11 +44,24 @@ func TestVersion(t *testing.T) {
 	}
 }
 
+// TestCompletion: cobra's default completion command is real for every shell
+// the README names, and logs completes the stack's services.
 func TestCompletion(t *testing.T) {
-	for _, shell := range []string{"bash", "zsh", "fish"} {
+	for _, shell := range []string{"bash", "zsh", "fish", "powershell"} {
 		code, stdout, stderr := runCLI(t, "completion", shell)
-		if code != exitOK || !strings.Contains(stdout, "stackctl") || stderr != "" {
-			t.Errorf("completion %s: exit %d, stderr %q", shell, code, stderr)
+		if code != exitOK || len(stdout) < 100 || !strings.Contains(stdout, "stackctl") || stderr != "" {
+			t.Errorf("completion %s: exit %d, %d bytes, stderr %q", shell, code, len(stdout), stderr)
+		}
+	}
+	file := filepath.Join(t.TempDir(), "stack.yaml")
+	src := "version: 1\nname: s\nservices:\n  web: {image: x, port: 1}\n  api: {image: x, port: 1}\n"
+	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, _ := runCLI(t, "__complete", "logs", "-f", file, "")
+	for _, want := range []string{"lb\n", "consul\n", "web\n", "api\n"} {
+		if code != exitOK || !strings.Contains(stdout, want) {
+			t.Errorf("logs completion: exit %d, %q lacks %q", code, stdout, want)
 		}
 	}
 }
@@ -80,6 +94,8 @@ func TestEveryCommandHasHelpAndExamples(t *testing.T) {
 		"apply":    {"file", "auto-approve", "lock", "lock-timeout", "json"},
 		"destroy":  {"file", "auto-approve", "json"},
 		"status":   {"file", "json"},
+		"logs":     {"file", "follow", "since", "tail", "timestamps"},
+		"ui":       {"file", "open"},
 	}
 	for _, cmd := range root.Commands() {
 		if cmd.Short == "" || cmd.Long == "" || cmd.Example == "" {
