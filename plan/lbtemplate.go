@@ -47,6 +47,7 @@ type LBTemplate struct {
 	// Error is why the template does not parse or render (FILE:LINE:COL:
 	// message); the other counts are then zero.
 	Error string `json:"error,omitempty"`
+	Err   error  `json:"-"` // the same, for errors.As (a *tmpl.Error names the position)
 }
 
 // LBTemplateService is one service a template reads.
@@ -73,13 +74,13 @@ func CheckLBTemplate(s *spec.Stack) *LBTemplate {
 	}
 	t, err := tmpl.Parse(out.File, s.LB.TemplateSource)
 	if err != nil {
-		out.Error = err.Error()
+		out.Error, out.Err = err.Error(), err
 		return out
 	}
 	data := expectedData{s: s}
 	_, deps, err := t.Render(context.Background(), data)
 	if err != nil {
-		out.Error = err.Error()
+		out.Error, out.Err = err.Error(), err
 		return out
 	}
 	seen := map[string]bool{}
