@@ -133,7 +133,7 @@ func (e *Executor) Run(ctx context.Context, p *plan.Plan, before *plan.State) *R
 		r.Err = fmt.Errorf("write journal: %w", err)
 		return r
 	}
-	st := &runState{before: before}
+	st := &runState{before: before, lbChanges: changesLB(p)}
 	if createsConsul(p) && e.consulClient() == nil {
 		e.expectConnect()
 	}
