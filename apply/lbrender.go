@@ -21,12 +21,17 @@ const lbTemplateWait = 30 * time.Second
 type LBRejectedError struct {
 	Template  string // the template's KV key
 	Instances int    // the passing instances the rejected render held
+	Serving   bool   // nginx serves a previous config (else it never started)
 	Message   string // the LB's status error: nginx -t's verdict
 }
 
 func (e *LBRejectedError) Error() string {
-	return fmt.Sprintf("the load balancer rejected the config rendered from the new template %s (with %d instances; nginx keeps its previous config): %s",
-		e.Template, e.Instances, e.Message)
+	kept := "nginx keeps its previous config"
+	if !e.Serving {
+		kept = "nginx was not started"
+	}
+	return fmt.Sprintf("the load balancer rejected the config rendered from the new template %s (with %d instances; %s): %s",
+		e.Template, e.Instances, kept, e.Message)
 }
 
 // lbVerdict is what an LB status says about the template apply wrote.
@@ -88,7 +93,7 @@ func (e *Executor) lbTarget() lbTarget {
 }
 
 func (t lbTarget) rejected(st lbsync.Status) error {
-	return &LBRejectedError{Template: t.template, Instances: st.Instances, Message: st.Error}
+	return &LBRejectedError{Template: t.template, Instances: st.Instances, Serving: st.ConfigSHA256 != "", Message: st.Error}
 }
 
 // waitLBTemplate waits until the running LB has rendered the template
