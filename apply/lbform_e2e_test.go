@@ -158,3 +158,29 @@ func TestFirstApplyOfARejectedWholeConfigFailsFast(t *testing.T) {
 		t.Errorf("containers left behind: %v", sortedKeys(left))
 	}
 }
+
+// Switching a running stack from the include template to the whole one
+// replaces the LB (it renders to another file); the old LB, which rejects
+// a whole nginx.conf as a conf.d include, is not asked to serve it.
+func TestSwitchingToAWholeNginxConfReplacesTheLB(t *testing.T) {
+	s := newStack(t)
+	s.write(spec{replicas: 3})
+	s.mustApply()
+	lbBefore := s.containers()[s.name+"-lb"]
+
+	s.useTemplate(wholeTemplate(t, false))
+	out := s.mustApply()
+	if !strings.Contains(out, `config = "whole nginx.conf"`) {
+		t.Errorf("the plan does not show the LB's new form:\n%s", out)
+	}
+	if lbAfter := s.containers()[s.name+"-lb"]; lbAfter == lbBefore {
+		t.Errorf("LB container kept (%s), want a new one", lbAfter)
+	}
+	s.getPrime()
+	if st := s.lbStatus(); !st.OK || st.TemplateSHA256 != lbsync.TemplateSum(wholeTemplate(t, false)) {
+		t.Errorf("LB status %+v, want ok with the whole template", st)
+	}
+	if !s.planIsEmpty() {
+		t.Error("the plan is not empty after the switch")
+	}
+}
