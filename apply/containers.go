@@ -24,17 +24,22 @@ func ConsulCommand(s *spec.Stack) []string {
 }
 
 // LBCommand is the LB container's command: stackctl's template sync
-// supervising nginx (see cmd/stackctl/lb.go).
+// supervising nginx (see cmd/stackctl/lb.go). It renders to conf.d (the
+// flag's default) or, for a whole-nginx.conf template, to nginx.conf.
 func LBCommand(s *spec.Stack) []string {
 	consul := "http://" + s.ConsulContainerName() + ":8500"
 	if !s.Consul.Managed() {
 		consul = s.Consul.Address
 	}
-	return []string{"stackctl", "lb", "run",
+	cmd := []string{"stackctl", "lb", "run",
 		"--consul", consul,
 		"--template-key", s.KVPrefix() + plan.KVLBTemplate,
-		"--status-key", s.KVPrefix() + plan.KVLBStatus,
-		"--", "nginx", "-g", "daemon off;"}
+		"--status-key", s.KVPrefix() + plan.KVLBStatus}
+	if s.LB != nil && s.LB.WholeConfig() {
+		// The template is all of nginx.conf; nginx -t checks that file.
+		cmd = append(cmd, "--out", plan.LBConfigPath(s.LB))
+	}
+	return append(cmd, "--", "nginx", "-g", "daemon off;")
 }
 
 func (e *Executor) consulSpec() ContainerSpec {

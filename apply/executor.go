@@ -133,7 +133,7 @@ func (e *Executor) Run(ctx context.Context, p *plan.Plan, before *plan.State) *R
 		r.Err = fmt.Errorf("write journal: %w", err)
 		return r
 	}
-	st := &runState{before: before}
+	st := &runState{before: before, lbChanges: changesLB(p)}
 	if createsConsul(p) && e.consulClient() == nil {
 		e.expectConnect()
 	}
@@ -273,7 +273,13 @@ func (e *Executor) fail(ctx context.Context, st *runState, group []plan.Step, er
 		return
 	}
 	r.RolledBack, r.RollbackErr = e.rollback(rb, e.ApplyID, e.journal.snapshot())
-	e.waitLB(rb, time.Now().UTC())
+	// Restored workers and registrations reach the LB by its own render;
+	// a restored template's undo waited for it already, and nothing else
+	// the rollback does changes what the LB renders (waiting for a render
+	// that never comes would add LBSettle to every such rollback).
+	if undid(r.RolledBack, plan.KindWorker) || undid(r.RolledBack, plan.KindRegistration) {
+		e.waitLB(rb, time.Now().UTC())
+	}
 	if r.RollbackErr == nil {
 		if c := e.consulClient(); c != nil && !undid(r.RolledBack, plan.KindConsul) {
 			if err := e.journal.remove(rb, c); err != nil {

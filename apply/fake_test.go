@@ -2,6 +2,7 @@ package apply
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"sort"
@@ -9,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/stackctl/stackctl/internal/lbsync"
 	"github.com/stackctl/stackctl/plan"
 	"github.com/stackctl/stackctl/spec"
 )
@@ -26,6 +28,7 @@ type world struct {
 	locks      map[string][]byte
 	held       map[string]*fakeLock
 	nextID     int
+	lbServes   string // the fake LB's config_sha256
 	// failOn makes the named operation fail ("start", "register", ...).
 	failOn map[string]error
 	// events logs every mutation, for ordering assertions.
@@ -199,9 +202,7 @@ func (d fakeDocker) StartContainer(_ context.Context, id string) error {
 	}
 	c.State = plan.ContainerRunning
 	if c.Labels[spec.LabelRole] == plan.RoleLB {
-		// The fake LB renders at once.
-		key := "stackctl/" + c.Labels[spec.LabelStack] + "/" + plan.KVLBStatus
-		d.w.kv[key] = []byte(fmt.Sprintf(`{"ok":true,"config_sha256":"fake","instances":1000,"rendered_at":%q}`, time.Now().UTC().Add(time.Millisecond).Format(time.RFC3339Nano)))
+		d.w.renderLBLocked(c.Labels[spec.LabelStack])
 	}
 	d.w.log("start %s", c.Name)
 	return nil
@@ -388,7 +389,33 @@ func (c fakeConsul) KVPut(_ context.Context, key string, value []byte) error {
 	if !strings.HasSuffix(key, "/journal") {
 		c.w.log("kv-put %s", key)
 	}
+	if stack, ok := strings.CutSuffix(strings.TrimPrefix(key, "stackctl/"), "/"+plan.KVLBTemplate); ok {
+		for _, ctr := range c.w.containers {
+			if ctr.Labels[spec.LabelStack] == stack && ctr.Labels[spec.LabelRole] == plan.RoleLB && ctr.State == plan.ContainerRunning {
+				c.w.renderLBLocked(stack)
+			}
+		}
+	}
 	return nil
+}
+
+// fakeRejected in a template makes the fake LB's nginx -t reject it.
+const fakeRejected = "nginx_rejects_this"
+
+// renderLBLocked is the fake LB rendering the stack's template at once,
+// with a status as lbsync writes it.
+func (w *world) renderLBLocked(stack string) {
+	src := w.kv["stackctl/"+stack+"/"+plan.KVLBTemplate]
+	st := lbsync.Status{OK: true, ConfigSHA256: "fake", Instances: 1000,
+		RenderedAt: time.Now().UTC().Add(time.Millisecond), TemplateSHA256: lbsync.TemplateSum(string(src))}
+	if strings.Contains(string(src), fakeRejected) {
+		st.OK, st.Rejected, st.ConfigSHA256 = false, true, w.lbServes
+		st.Error = "/etc/nginx/conf.d/stackctl.conf kept: config rejected by nginx -t: exit status 1: nginx: [emerg] unknown directive \"" + fakeRejected + "\""
+	} else {
+		w.lbServes = st.ConfigSHA256
+	}
+	b, _ := json.Marshal(st)
+	w.kv["stackctl/"+stack+"/"+plan.KVLBStatus] = b
 }
 
 func (c fakeConsul) KVDelete(_ context.Context, key string) error {

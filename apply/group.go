@@ -11,6 +11,9 @@ import (
 // runState is what steps share while an apply runs.
 type runState struct {
 	before *plan.State
+	// lbChanges: the plan creates, replaces, starts or removes the LB
+	// container, whose own step then checks the template it renders.
+	lbChanges bool
 
 	mu sync.Mutex
 	// pending tracks, per kind, the steps of the running group that have

@@ -162,19 +162,23 @@ func (e *Executor) lbStatus(ctx context.Context, key string) (lbsync.Status, boo
 	return st, err == nil
 }
 
-// waitLBReady waits until a new LB has loaded a config: its status says so.
+// waitLBReady waits until a new LB serves a config rendered from the
+// stack's template, and fails at once when nginx rejected it for good
+// (judgeLBRender), quoting nginx.
 func (e *Executor) waitLBReady(ctx context.Context, since time.Time, limit time.Duration) error {
-	key := e.Stack.KVPrefix() + plan.KVLBStatus
+	t := e.lbTarget()
 	tctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 	var last lbsync.Status
 	for {
-		st, ok := e.lbStatus(tctx, key)
+		st, ok := e.lbStatus(tctx, t.key)
 		if ok {
 			last = st
-			if st.OK && st.RenderedAt.After(since) && st.ConfigSHA256 != "" {
-				e.waitLBInstances(ctx, key)
-				return nil
+			switch judgeLBRender(st, since, t.sum, t.expected) {
+			case lbServing:
+				return e.waitLBInstances(ctx, t, since)
+			case lbRejected:
+				return t.rejected(st)
 			}
 		}
 		select {
@@ -185,7 +189,7 @@ func (e *Executor) waitLBReady(ctx context.Context, since time.Time, limit time.
 			if last.Error != "" {
 				return fmt.Errorf("load balancer not ready within %s: %s", limit, last.Error)
 			}
-			return fmt.Errorf("load balancer not ready within %s: no status at %s", limit, key)
+			return fmt.Errorf("load balancer not ready within %s: no status at %s", limit, t.key)
 		case <-time.After(pollInterval):
 		}
 	}
@@ -196,8 +200,10 @@ const lbInstancesWait = 15 * time.Second
 
 // waitLBInstances waits (a little) until the LB renders with every desired
 // worker, so that an apply ends with all of them behind it. A template that
-// reads fewer instances is not an error: the wait just ends.
-func (e *Executor) waitLBInstances(ctx context.Context, key string) {
+// reads fewer instances is not an error: the wait just ends. A render with
+// the workers in that nginx rejects is: the LB would go on serving the
+// config it had without them.
+func (e *Executor) waitLBInstances(ctx context.Context, t lbTarget, since time.Time) error {
 	want := 0
 	for _, svc := range e.Stack.Services {
 		want += svc.Replicas
@@ -205,18 +211,23 @@ func (e *Executor) waitLBInstances(ctx context.Context, key string) {
 	tctx, cancel := context.WithTimeout(ctx, lbInstancesWait)
 	defer cancel()
 	for {
-		if st, ok := e.lbStatus(tctx, key); ok && st.OK && st.Instances >= want {
-			if st.Reloads > 0 {
-				// The config with every worker came by a reload (a new
-				// LB of a first apply renders workers as they pass):
-				// nginx needs a moment to switch to it.
-				awaitReload(ctx)
+		if st, ok := e.lbStatus(tctx, t.key); ok {
+			if judgeLBRender(st, since, t.sum, t.expected) == lbRejected {
+				return t.rejected(st)
 			}
-			return
+			if st.OK && st.Instances >= want {
+				if st.Reloads > 0 {
+					// The config with every worker came by a reload (a new
+					// LB of a first apply renders workers as they pass):
+					// nginx needs a moment to switch to it.
+					awaitReload(ctx)
+				}
+				return nil
+			}
 		}
 		select {
 		case <-tctx.Done():
-			return
+			return nil
 		case <-time.After(pollInterval / 2):
 		}
 	}

@@ -80,7 +80,14 @@ func (e *Executor) undo(ctx context.Context, applyID string, u *Undo) error {
 		if u.Value == nil {
 			return c.KVDelete(ctx, u.Name)
 		}
-		return c.KVPut(ctx, u.Name, []byte(*u.Value))
+		since := time.Now().UTC()
+		if err := c.KVPut(ctx, u.Name, []byte(*u.Value)); err != nil {
+			return err
+		}
+		if u.Name == e.Stack.KVPrefix()+plan.KVLBTemplate {
+			e.waitLB(ctx, since) // the apply ends with the old config rendered again
+		}
+		return nil
 	case UndoImage:
 		if u.ImageID == "" {
 			return e.Docker.UntagImage(ctx, u.Name)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"time"
 
 	"github.com/stackctl/stackctl/plan"
 )
@@ -43,7 +44,7 @@ func (e *Executor) operation(ctx context.Context, st *runState, step plan.Step) 
 		return e.registrationOp(ctx, st, step)
 	case plan.KindTemplate:
 		releaseSlot(ctx) // Consul's work only, no Docker's
-		return e.templateOp(ctx, step)
+		return e.templateOp(ctx, st, step)
 	}
 	return nil, fmt.Errorf("%s %s: kind %s: %w", step.Action, step.Target, step.Kind, ErrUnsupported)
 }
@@ -88,7 +89,7 @@ func conflictHint(err error) string {
 	return ""
 }
 
-func (e *Executor) templateOp(ctx context.Context, step plan.Step) (*operation, error) {
+func (e *Executor) templateOp(ctx context.Context, st *runState, step plan.Step) (*operation, error) {
 	c, err := e.awaitConsul(ctx)
 	if err != nil {
 		return nil, err
@@ -109,7 +110,14 @@ func (e *Executor) templateOp(ctx context.Context, step plan.Step) (*operation, 
 		}
 		src := []byte(e.Stack.LB.TemplateSource)
 		return &operation{undo: undo, do: func(ctx context.Context) error {
-			return c.KVPut(ctx, step.Target, src)
+			served := e.lbServes(ctx)
+			since := time.Now().UTC()
+			if err := c.KVPut(ctx, step.Target, src); err != nil {
+				return err
+			}
+			// Written is not served: the LB renders it, nginx -t may
+			// reject it, and then nginx keeps the old config.
+			return e.waitLBTemplate(ctx, st, since, served)
 		}}, nil
 	case plan.ActionDestroy:
 		return &operation{undo: undo, do: func(ctx context.Context) error {

@@ -41,7 +41,8 @@ type builder struct {
 }
 
 func (b *builder) plan() *Plan {
-	p := &Plan{FormatVersion: FormatVersion, Stack: b.s.Name, StackFile: b.s.File, Steps: []Step{}, Warnings: b.warns}
+	p := &Plan{FormatVersion: FormatVersion, Stack: b.s.Name, StackFile: b.s.File, Steps: []Step{}, Warnings: b.warns,
+		LBTemplate: CheckLBTemplate(b.s)}
 	add := func(group string, steps []Step) {
 		for _, st := range steps {
 			st.Group = group

@@ -173,6 +173,9 @@ func LBConfig(s *spec.Stack) map[string]string {
 	if s.Consul.Address != "" {
 		cfg["consul"] = s.Consul.Address
 	}
+	if s.LB.WholeConfig() { // absent for include, as on LBs made before forms existed
+		cfg["config"] = "whole nginx.conf"
+	}
 	return cfg
 }
 

@@ -11,10 +11,13 @@ type Plan struct {
 	FormatVersion int    `json:"format_version"`
 	Stack         string `json:"stack"`
 	// StackFile is the stack file the plan was made from, as given.
-	StackFile string    `json:"stack_file,omitempty"`
-	Steps     []Step    `json:"steps"`
-	Warnings  []Warning `json:"warnings,omitempty"`
-	Summary   Summary   `json:"summary"`
+	StackFile string `json:"stack_file,omitempty"`
+	Steps     []Step `json:"steps"`
+	// LBTemplate is what the stack's LB template renders once every
+	// worker passes (nil without an lb section).
+	LBTemplate *LBTemplate `json:"lb_template,omitempty"`
+	Warnings   []Warning   `json:"warnings,omitempty"`
+	Summary    Summary     `json:"summary"`
 }
 
 // Action is what a step does to its target.

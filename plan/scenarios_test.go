@@ -183,6 +183,16 @@ server {
 }
 `
 		}), func() *planfake.World { return planfake.Running(primes(2)) }},
+		{"lb_whole_config", primes(2, func(s *spec.Stack) {
+			s.LB.Config, s.LB.Form = spec.LBConfigAuto, spec.LBConfigWhole
+			s.LB.TemplateSource = `worker_processes 1;
+events {}
+http {
+  upstream web { {{ range service "web" }}server {{ .Address }}:{{ .Port }};{{ else }}server 127.0.0.1:65535 down;{{ end }} }
+  server { listen 80; location / { proxy_pass http://web; } }
+}
+`
+		}), func() *planfake.World { return planfake.Running(primes(2)) }},
 		{"lb_template_broken", primes(2, func(s *spec.Stack) {
 			s.LB.TemplateSource = "upstream web {\n{{ range service \"web\" }}\n  server {{ .Address }:{{ .Port }};\n{{ end }}\n}\n"
 		}), func() *planfake.World { return planfake.Running(primes(2)) }},

@@ -120,6 +120,8 @@ type LBRender struct {
 	Instances      int       `json:"instances"`
 	LastGoodAt     time.Time `json:"last_good_at,omitzero"`
 	Template       string    `json:"template,omitempty"`
+	TemplateSHA256 string    `json:"template_sha256,omitempty"`
+	Rejected       bool      `json:"rejected,omitempty"`
 	Reloads        int       `json:"reloads"`
 }
 

@@ -59,10 +59,17 @@ func (s *Stack) ConsulHash() string {
 }
 
 // LBHash is the hash of the load balancer container. The template is not in
-// it: the LB reads its template from Consul KV and re-renders in place.
+// it: the LB reads its template from Consul KV and re-renders in place. Its
+// form is, since it decides which file the LB renders to (the container's
+// command); an include LB hashes as it did before forms existed, so no
+// running LB is replaced for them.
 func (s *Stack) LBHash() string {
 	if s.LB == nil {
 		return ""
+	}
+	form := ""
+	if s.LB.WholeConfig() {
+		form = LBConfigWhole
 	}
 	return hashOf(struct {
 		Kind   string
@@ -70,7 +77,8 @@ func (s *Stack) LBHash() string {
 		Image  string
 		Ports  []PortMapping
 		Consul string
-	}{"lb/v1", s.Name, s.LB.Image, s.LB.Ports, s.Consul.Address})
+		Form   string `json:",omitempty"`
+	}{"lb/v1", s.Name, s.LB.Image, s.LB.Ports, s.Consul.Address, form})
 }
 
 // Resource names. Every Docker object and Consul entry of a stack is

@@ -147,10 +147,18 @@ func TestLBHash(t *testing.T) {
 			t.Errorf("%s: LBHash unchanged, want a new LB container", name)
 		}
 	}
-	// The template is re-rendered in place: no new container for it.
+	// The template is re-rendered in place: no new container for it, nor
+	// for a stated include form (the default's hash is that of LBs made
+	// before forms existed).
 	st := base()
 	st.LB.TemplateSource, st.LB.Template = "v2", "/b/nginx.ctmpl"
+	st.LB.Config, st.LB.Form = LBConfigInclude, LBConfigInclude
 	if st.LBHash() != ref {
 		t.Error("template change: LBHash changed, want it kept")
+	}
+	// A whole nginx.conf is rendered to another file: a new container.
+	st.LB.Form = LBConfigWhole
+	if st.LBHash() == ref {
+		t.Error("form change to whole: LBHash unchanged, want a new LB container")
 	}
 }

@@ -136,6 +136,8 @@ func TestParseFullReadsEveryField(t *testing.T) {
 			Image:          "stackctl.local/nginx:1.22",
 			Template:       filepath.Join(dir, "nginx.ctmpl"),
 			TemplateSource: string(tmpl),
+			Config:         LBConfigAuto,
+			Form:           LBConfigInclude,
 			Ports: []PortMapping{
 				{HostIP: "127.0.0.1", HostPort: 8080, ContainerPort: 80, Protocol: "tcp"},
 				{HostIP: "127.0.0.1", HostPort: 8443, ContainerPort: 443, Protocol: "tcp"},

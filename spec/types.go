@@ -135,8 +135,13 @@ type LB struct {
 	// read at load time so a plan and its apply see the same bytes.
 	Template       string
 	TemplateSource string
-	Ports          []PortMapping
-	Pos            Position
+	// Config is lb.config as written (LBConfigAuto by default); Form the
+	// form in effect, LBConfigInclude or LBConfigWhole: detected from the
+	// template for auto.
+	Config string
+	Form   string
+	Ports  []PortMapping
+	Pos    Position
 }
 
 // PortMapping is a compose-style "[HOST_IP:][HOST_PORT:]CONTAINER_PORT[/PROTO]".

@@ -203,8 +203,8 @@ func runApply(ctx context.Context, in io.Reader, out io.Writer, o applyOptions, 
 	var err error
 	if planFile != "" {
 		saved, st, err = savedPlan(planFile)
-	} else {
-		st, _, err = loadStack(o.file)
+	} else if st, _, err = loadStack(o.file); err == nil {
+		_, err = checkLBTemplate(st)
 	}
 	if err != nil {
 		return exitWith(exitFailure, err)

@@ -101,7 +101,7 @@ exits with its status. If COMMAND exits on its own, so does stackctl.`,
 		},
 	}
 	o.add(cmd, "")
-	cmd.Flags().StringVar(&o.out, "out", "/etc/nginx/conf.d/stackctl.conf", "the config file nginx includes")
+	cmd.Flags().StringVar(&o.out, "out", "/etc/nginx/conf.d/stackctl.conf", "the config file to render: one nginx.conf includes (conf.d), or nginx.conf itself for a whole-config template")
 	cmd.Flags().StringVar(&o.statusKey, "status-key", "", "a Consul KV key to write the JSON status to after every render")
 	cmd.Flags().StringVar(&o.wait, "wait", "250ms:2s", "quiescence MIN[:MAX]: render once no change came for MIN, at most MAX after the first; 0 renders every change")
 	cmd.Flags().StringVar(&o.checkCmd, "check-cmd", "nginx -t", "the command that must accept a config before it is loaded (split on spaces; empty: none)")

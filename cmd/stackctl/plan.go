@@ -73,6 +73,9 @@ func runPlan(ctx context.Context, stdout io.Writer, o planOptions) error {
 	if err != nil {
 		return exitWith(exitFailure, err)
 	}
+	if _, err := checkLBTemplate(stack); err != nil {
+		return exitWith(exitFailure, err)
+	}
 
 	state, err := observe(ctx, stack)
 	if err != nil {

@@ -18,7 +18,9 @@ engine or Consul agent is needed.
 
 Every problem is printed, one per line, as FILE:LINE:COL: what is wrong
 (what was expected), and the exit status is 1. A valid file prints a summary
-and exits 0. ${VAR} references are expanded from the environment, so set the
+and exits 0: the stack, and the LB template's form (a conf.d include or a
+whole nginx.conf) and what it renders against the workers the stack declares,
+each at its container name. ${VAR} references are expanded from the environment, so set the
 variables the file uses.`,
 		Example: `  stackctl validate
   stackctl validate -f stack.example.yaml
@@ -39,6 +41,10 @@ func validate(cmd *cobra.Command, file string) error {
 	if err != nil {
 		return exitWith(exitFailure, err)
 	}
+	lbt, err := checkLBTemplate(st)
+	if err != nil {
+		return exitWith(exitFailure, err)
+	}
 	workers := 0
 	for _, svc := range st.Services {
 		workers += svc.Replicas
@@ -46,5 +52,8 @@ func validate(cmd *cobra.Command, file string) error {
 	stdout := cmd.OutOrStdout()
 	fmt.Fprintf(stdout, "%s: %s (stack %q: %s, %s)\n", file, styleFor(stdout).green("valid"), st.Name,
 		plural(len(st.Services), "service"), plural(workers, "worker"))
+	if lbt != nil {
+		fmt.Fprintf(stdout, "lb template %s: %s\n", lbt.File, lbt.Summary())
+	}
 	return nil
 }

@@ -130,8 +130,10 @@ func TestValidateValidFiles(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"validate", "-f", "stack.example.yaml"}, `stack.example.yaml: valid (stack "primes": 1 service, 20 workers)`},
-		{[]string{"validate", "--file=stacks/primes/stack.yaml"}, `stacks/primes/stack.yaml: valid (stack "primes": 1 service, 20 workers)`},
+		{[]string{"validate", "-f", "stack.example.yaml"}, `stack.example.yaml: valid (stack "primes": 1 service, 20 workers)
+lb template stacks/primes/nginx.ctmpl: include form (detected, rendered to /etc/nginx/conf.d/stackctl.conf), renders 20 instances of "web" (at their container names)`},
+		{[]string{"validate", "--file=stacks/primes/stack.yaml"}, `stacks/primes/stack.yaml: valid (stack "primes": 1 service, 20 workers)
+lb template stacks/primes/nginx.ctmpl: include form (detected, rendered to /etc/nginx/conf.d/stackctl.conf), renders 20 instances of "web" (at their container names)`},
 		{[]string{"validate", "-f", "spec/testdata/valid/minimal.yaml"}, `spec/testdata/valid/minimal.yaml: valid (stack "minimal": 1 service, 1 worker)`},
 		{[]string{"validate", "-f", "spec/testdata/valid/build.yaml"}, `spec/testdata/valid/build.yaml: valid (stack "built": 1 service, 1 worker)`},
 	}
@@ -175,5 +177,55 @@ stackctl: stack.yaml is not valid: 3 problems
 `
 	if stderr != want {
 		t.Errorf("stderr:\n%s\nwant:\n%s", stderr, want)
+	}
+}
+
+// validate renders the LB template against the declared workers and says
+// which form it found; a template that does not render is a problem at its
+// own FILE:LINE:COL.
+func TestValidateRendersTheLBTemplate(t *testing.T) {
+	whole, err := os.ReadFile("../../stacks/primes/nginx-whole.ctmpl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name, template, config string
+		code                   int
+		stdout, stderr         string
+	}{
+		{name: "whole nginx.conf, detected", template: string(whole), code: exitOK,
+			stdout: `s/stack.yaml: valid (stack "s": 1 service, 3 workers)
+lb template s/nginx.ctmpl: whole form (detected, rendered to /etc/nginx/nginx.conf), renders 3 instances of "web" (at their container names)
+`},
+		{name: "declared include", template: "server { listen 80; }\n", config: "include", code: exitOK,
+			stdout: `s/stack.yaml: valid (stack "s": 1 service, 3 workers)
+lb template s/nginx.ctmpl: include form (lb.config, rendered to /etc/nginx/conf.d/stackctl.conf), reads no service
+`},
+		{name: "does not render", template: "upstream web {\n  {{ range service \"web\" }}server {{ .Adress }};{{ end }}\n}\n", code: exitFailure,
+			stderr: `s/nginx.ctmpl:2:38: lb template does not render against the stack's workers: at <.Adress>: can't evaluate field Adress in type tmpl.Instance
+stackctl: s/nginx.ctmpl is not valid: 1 problem
+`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Chdir(t.TempDir())
+			config := ""
+			if tt.config != "" {
+				config = ", config: " + tt.config
+			}
+			stack := "version: 1\nname: s\nservices:\n  web: {image: x, port: 5000, replicas: 3}\nlb: {template: nginx.ctmpl" + config + "}\n"
+			if err := os.Mkdir("s", 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile("s/stack.yaml", []byte(stack), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile("s/nginx.ctmpl", []byte(tt.template), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			code, stdout, stderr := runCLI(t, "validate", "-f", "s/stack.yaml")
+			if code != tt.code || stdout != tt.stdout || stderr != tt.stderr {
+				t.Errorf("exit %d\nstdout %s\nstderr %s\nwant exit %d\nstdout %s\nstderr %s", code, stdout, stderr, tt.code, tt.stdout, tt.stderr)
+			}
+		})
 	}
 }

@@ -197,6 +197,7 @@ func (s *syncer) renderAndInstall(ctx context.Context, holdShrink bool) (Status,
 	if err != nil {
 		return failed(st, err), nil
 	}
+	st.TemplateSHA256 = TemplateSum(src)
 	t, err := s.parse(name, src)
 	if err != nil {
 		return failed(st, err), nil
@@ -247,7 +248,7 @@ func (s *syncer) degradedOr(st Status, data *cacheData) Status {
 }
 
 func failed(st Status, err error) Status {
-	st.OK, st.Error = false, err.Error()
+	st.OK, st.Error, st.Rejected = false, err.Error(), errors.Is(err, ErrRejected)
 	return st
 }
 

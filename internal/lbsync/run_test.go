@@ -35,6 +35,9 @@ func TestRendersChecksAndStartsCommand(t *testing.T) {
 	if !st.OK || st.Instances != 2 || st.ConfigSHA256 != sha(servers(2)) || st.LastGoodAt.IsZero() || st.Template != f.cfg.TemplateFile {
 		t.Errorf("status = %+v", st)
 	}
+	if src, _ := os.ReadFile(f.cfg.TemplateFile); st.TemplateSHA256 != sha(string(src)) || st.Rejected {
+		t.Errorf("status template_sha256 = %q, rejected = %t; want the template file's hash, false", st.TemplateSHA256, st.Rejected)
+	}
 	if err := f.stop(); err != nil {
 		t.Errorf("Run = %v, want nil after a clean stop", err)
 	}
@@ -91,6 +94,9 @@ func TestRejectedConfigKeepsLastGood(t *testing.T) {
 	if st.ConfigSHA256 != sha(good) || st.RenderedSHA256 == "" || st.RenderedSHA256 == st.ConfigSHA256 {
 		t.Errorf("status = %+v, want config_sha256 of the kept config and the rejected render's hash", st)
 	}
+	if !st.Rejected || st.TemplateSHA256 == "" {
+		t.Errorf("status = %+v, want rejected and the template's hash", st)
+	}
 	if f.config() != good {
 		t.Errorf("config after a rejection = %q, want the last good %q", f.config(), good)
 	}
@@ -102,9 +108,23 @@ func TestRejectedConfigKeepsLastGood(t *testing.T) {
 		t.Errorf("the rejection was not logged:\n%s", f.logs.String())
 	}
 
+	// The same candidate again is not checked again, and still reported
+	// as rejected.
+	checks := f.checks()
+	f.consul.setInstances(webs(2)...)
+	f.waitFor("the good render", func() bool { return f.lastStatus().OK })
+	f.consul.setInstances(append(webs(2), web(3, "bad"))...)
+	f.waitFor("the rejection again", func() bool { return !f.lastStatus().OK })
+	if st := f.lastStatus(); !st.Rejected || f.checks() != checks {
+		t.Errorf("status = %+v after %d more checks; want rejected without a check", st, f.checks()-checks)
+	}
+
 	f.consul.setInstances(webs(3)...)
 	f.waitFor("the fixed config", func() bool { return f.config() == servers(3) })
 	f.waitFor("an ok status", func() bool { return f.lastStatus().OK })
+	if st := f.lastStatus(); st.Rejected {
+		t.Errorf("status = %+v, want rejected cleared", st)
+	}
 	if f.reloads() != 1 {
 		t.Errorf("reloads = %d, want 1", f.reloads())
 	}
@@ -116,7 +136,7 @@ func TestFirstConfigRejectedStartsNothing(t *testing.T) {
 	f.consul.setInstances(web(1, "bad"))
 	f.start()
 	f.waitFor("an error status", func() bool { return len(f.statuses()) == 1 })
-	if st := f.lastStatus(); st.OK || st.ConfigSHA256 != "" {
+	if st := f.lastStatus(); st.OK || st.ConfigSHA256 != "" || !st.Rejected {
 		t.Errorf("status = %+v", st)
 	}
 	if _, err := os.Stat(f.out); !errors.Is(err, os.ErrNotExist) {

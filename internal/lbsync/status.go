@@ -2,6 +2,8 @@ package lbsync
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"time"
 )
@@ -21,6 +23,19 @@ type Status struct {
 	LastGoodAt     time.Time `json:"last_good_at,omitzero"`
 	Template       string    `json:"template,omitempty"` // where the template came from
 	Reloads        int       `json:"reloads"`
+	// TemplateSHA256 is the hash of the template text the latest render
+	// used (see TemplateSum), so that apply can tell a render of the
+	// template it wrote from an older one. Rejected says the check command
+	// rejected that render's output (Error holds its message); nginx keeps
+	// the config it serves.
+	TemplateSHA256 string `json:"template_sha256,omitempty"`
+	Rejected       bool   `json:"rejected,omitempty"`
+}
+
+// TemplateSum is the hash Status.TemplateSHA256 holds for a template text.
+func TemplateSum(src string) string {
+	sum := sha256.Sum256([]byte(src))
+	return hex.EncodeToString(sum[:])
 }
 
 // ParseStatus decodes a status value read from Consul KV.

@@ -44,6 +44,9 @@ func (h *human) render(p *plan.Plan) {
 		return
 	}
 	h.printf("stackctl will perform the following actions on stack %s (%s):\n", p.Stack, file)
+	if t := p.LBTemplate; t != nil {
+		h.printf("  LB template %s: %s\n", t.File, t.Summary())
+	}
 	groups := p.Groups()
 	for i, g := range groups {
 		h.group(i+1, len(groups), g)
