@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"syscall"
 
@@ -28,7 +29,7 @@ type logsOptions struct {
 func newLogsCmd() *cobra.Command {
 	var opts logsOptions
 	cmd := &cobra.Command{
-		Use:   "logs [-f FILE] [SERVICE[/SLOT] | lb | consul]... [--follow] [--since D] [--tail N] [--timestamps]",
+		Use:   "logs [--file FILE] [SERVICE[/SLOT] | lb | consul]... [-f|--follow] [--since D] [--tail N] [--timestamps]",
 		Short: "Show the output of the stack's containers, one prefixed line at a time",
 		Long: `Logs prints what the stack's containers wrote to stdout and stderr, as
 "docker compose logs" does: every line behind the short name of its container
@@ -42,14 +43,15 @@ marked "(old)"; a start-first replacement not yet passing is marked "(new)".
 
 Without --follow, each container's output is printed in turn (consul, lb, then
 workers by service and slot), not merged by time: use --timestamps to see when
-each line was written. With --follow (no one-letter form: -f is the stack
-file), the output of every container is streamed as it comes, containers that
+each line was written. With -f/--follow (as in docker logs -f; here the
+stack file is given with --file), the output of every container is streamed as it comes, containers that
 appear later (a worker created by a concurrent apply) or start again are
 picked up within a second, and Ctrl-C ends it.`,
 		Example: `  stackctl logs                          # every container of stack.yaml's stack
   stackctl logs web lb --tail 20         # the last 20 lines of each worker and the LB
   stackctl logs web/3 --since 5m --timestamps
-  stackctl logs --follow web             # stream the workers until Ctrl-C`,
+  stackctl logs -f web                   # stream the workers until Ctrl-C
+  stackctl logs --file stacks/primes/stack.yaml lb`,
 		ValidArgsFunction: completeLogsArgs(&opts.file),
 		RunE: func(cmd *cobra.Command, a []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
@@ -57,8 +59,11 @@ picked up within a second, and Ctrl-C ends it.`,
 			return runLogs(ctx, cmd.OutOrStdout(), cmd.ErrOrStderr(), a, opts)
 		},
 	}
-	addFileFlag(cmd, &opts.file)
-	cmd.Flags().BoolVar(&opts.follow, "follow", false, "keep streaming new output, and containers that appear later, until Ctrl-C")
+	// -f is --follow here, as in docker logs, kubectl logs and tail: the
+	// habit of every user of a logs command outweighs -f meaning the stack
+	// file in stackctl's other commands.
+	cmd.Flags().StringVar(&opts.file, "file", "stack.yaml", "the stack file (-f is --follow in logs)")
+	cmd.Flags().BoolVarP(&opts.follow, "follow", "f", false, "keep streaming new output, and containers that appear later, until Ctrl-C")
 	cmd.Flags().StringVar(&opts.since, "since", "", `only output since a time ("2026-12-01T14:00:00Z") or for a duration back ("5m")`)
 	cmd.Flags().StringVarP(&opts.tail, "tail", "n", "all", `the number of lines to show from the end of each container's output, or "all"`)
 	cmd.Flags().BoolVarP(&opts.timestamps, "timestamps", "t", false, "show the time Docker received each line")
@@ -66,6 +71,9 @@ picked up within a second, and Ctrl-C ends it.`,
 }
 
 func runLogs(ctx context.Context, stdout, stderr io.Writer, args []string, o logsOptions) error {
+	if err := checkNotAStackFile(args); err != nil {
+		return usageError{err}
+	}
 	sels, err := parseSelectors(args)
 	if err != nil {
 		return usageError{err}
@@ -149,4 +157,15 @@ func completeLogsArgs(file *string) cobra.CompletionFunc {
 		}
 		return names, cobra.ShellCompDirectiveNoFileComp
 	}
+}
+
+// checkNotAStackFile catches "logs -f stack.yaml": -f follows in logs, so
+// the file would otherwise be taken for a service name.
+func checkNotAStackFile(args []string) error {
+	for _, a := range args {
+		if ext := filepath.Ext(a); ext == ".yaml" || ext == ".yml" {
+			return fmt.Errorf("%q looks like a stack file, not a service: in logs, -f means --follow (as in docker logs -f); give the stack file with --file %s", a, a)
+		}
+	}
+	return nil
 }

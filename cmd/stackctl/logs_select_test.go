@@ -121,3 +121,13 @@ func TestLogsTailAndSinceChecked(t *testing.T) {
 		}
 	}
 }
+
+func TestLogsExplainsAStackFileGivenAfterF(t *testing.T) {
+	err := checkNotAStackFile([]string{"web", "stack.yaml"})
+	if err == nil || !strings.Contains(err.Error(), "--file stack.yaml") {
+		t.Fatalf("checkNotAStackFile = %v, want an error pointing at --file", err)
+	}
+	if err := checkNotAStackFile([]string{"web/3", "lb"}); err != nil {
+		t.Fatalf("selectors refused: %v", err)
+	}
+}

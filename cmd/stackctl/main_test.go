@@ -58,7 +58,7 @@ func TestCompletion(t *testing.T) {
 	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	code, stdout, _ := runCLI(t, "__complete", "logs", "-f", file, "")
+	code, stdout, _ := runCLI(t, "__complete", "logs", "--file", file, "")
 	for _, want := range []string{"lb\n", "consul\n", "web\n", "api\n"} {
 		if code != exitOK || !strings.Contains(stdout, want) {
 			t.Errorf("logs completion: exit %d, %q lacks %q", code, stdout, want)
@@ -106,8 +106,16 @@ func TestEveryCommandHasHelpAndExamples(t *testing.T) {
 				t.Errorf("%s has no --%s flag", cmd.Name(), name)
 			}
 		}
-		if f := cmd.Flags().Lookup("file"); f != nil && (f.Shorthand != "f" || f.DefValue != "stack.yaml") {
-			t.Errorf("%s: --file is -%s with default %q, want -f and stack.yaml", cmd.Name(), f.Shorthand, f.DefValue)
+		// logs is the one exception: there -f is --follow, as in docker logs.
+		wantShort := "f"
+		if cmd.Name() == "logs" {
+			wantShort = ""
+			if f := cmd.Flags().Lookup("follow"); f == nil || f.Shorthand != "f" {
+				t.Errorf("logs: -f is not --follow")
+			}
+		}
+		if f := cmd.Flags().Lookup("file"); f != nil && (f.Shorthand != wantShort || f.DefValue != "stack.yaml") {
+			t.Errorf("%s: --file is -%s with default %q, want -%s and stack.yaml", cmd.Name(), f.Shorthand, f.DefValue, wantShort)
 		}
 		delete(flags, cmd.Name())
 	}

@@ -325,6 +325,9 @@ func (s *syncer) load(ctx context.Context) error {
 		if err := s.kid.signal(syscall.SIGHUP); err != nil {
 			return err
 		}
+		// Said here because nginx's own "reconfiguring" line needs its
+		// error_log at notice, which a user's whole nginx.conf may not set.
+		s.log.Printf("reloading %s (SIGHUP to pid %d)", s.kid.name, s.kid.cmd.Process.Pid)
 	default:
 		return nil
 	}

@@ -56,7 +56,11 @@ func (t *trafficLog) take(period time.Duration) string {
 	if ok+failed == 0 {
 		return ""
 	}
-	return "served " + strconv.FormatInt(ok+failed, 10) + " requests in " + period.String() + " (" + strconv.FormatInt(failed, 10) + " failed)"
+	noun := " requests in "
+	if ok+failed == 1 {
+		noun = " request in "
+	}
+	return "served " + strconv.FormatInt(ok+failed, 10) + noun + period.String() + " (" + strconv.FormatInt(failed, 10) + " failed)"
 }
 
 type statusRecorder struct {
