@@ -2,6 +2,7 @@ package spec
 
 import (
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -65,7 +66,7 @@ func (d *decoder) httpPath(n *yaml.Node, path string) string {
 // update decodes how a service's workers are replaced. The healthy deadline
 // defaults to 60s, or two check intervals when that is longer, so a worker
 // always has time to pass its first check.
-func (d *decoder) update(svcFields map[string]field, svcPath string, check Check) Update {
+func (d *decoder) update(svcFields map[string]field, svcPath string, check Check, replicas int) Update {
 	u := Update{
 		Parallelism:     DefaultParallelism,
 		Order:           DefaultOrder,
@@ -82,7 +83,7 @@ func (d *decoder) update(svcFields map[string]field, svcPath string, check Check
 		return u
 	}
 	if f, ok := fields["parallelism"]; ok {
-		u.Parallelism, _ = d.integer(f.val, path+".parallelism", 1, MaxReplicas)
+		u.Parallelism, u.ParallelismPercent = d.parallelism(f.val, path+".parallelism", replicas)
 	}
 	if f, ok := fields["order"]; ok {
 		u.Order = d.oneOf(f.val, path+".order", OrderStartFirst, OrderStopFirst)
@@ -117,4 +118,34 @@ func (d *decoder) oneOf(n *yaml.Node, path string, choices ...string) string {
 		return ""
 	}
 	return s
+}
+
+// parallelism reads update.parallelism: a whole number of workers, or a
+// percentage of the replicas ("25%", as Kubernetes' maxSurge is written),
+// which is rounded up so that a small service still moves and at least 1.
+func (d *decoder) parallelism(n *yaml.Node, path string, replicas int) (count, percent int) {
+	if n.Kind == yaml.ScalarNode && n.Tag != "!!int" {
+		const expected = "a whole number from 1 to 1000, or a percentage of the replicas from 1% to 100%"
+		s, ok := d.scalar(n, path, expected)
+		if !ok {
+			return DefaultParallelism, 0
+		}
+		if text, isPercent := strings.CutSuffix(strings.TrimSpace(s.text), "%"); isPercent {
+			p, err := strconv.Atoi(strings.TrimSpace(text))
+			if err != nil || p < 1 || p > 100 {
+				d.addf(n, "%s is %s (expected %s)", path, quote(s.text), expected)
+				return DefaultParallelism, 0
+			}
+			return max(1, (replicas*p+99)/100), p
+		}
+		if !s.interpolated {
+			d.typeMismatch(n, path, expected)
+			return DefaultParallelism, 0
+		}
+	}
+	v, ok := d.integer(n, path, 1, MaxReplicas)
+	if !ok {
+		return DefaultParallelism, 0
+	}
+	return v, 0
 }

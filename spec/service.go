@@ -50,7 +50,7 @@ func (d *decoder) service(e field, stack string) *Service {
 		svc.Env = d.env(f.val, path+".env")
 	}
 	svc.Check = d.check(fields, path)
-	svc.Update = d.update(fields, path, svc.Check)
+	svc.Update = d.update(fields, path, svc.Check, svc.Replicas)
 	if f, ok := fields["resources"]; ok {
 		svc.Resources = d.resources(f.val, path+".resources")
 	}
