@@ -108,14 +108,15 @@ type Check struct {
 
 // Update settings for rolling changes of a service.
 type Update struct {
-	Parallelism int // workers replaced at a time; default 1
+	Parallelism     int           // workers replaced at a time; default 1
+	Order           string        // OrderStartFirst (default) or OrderStopFirst
+	HealthyDeadline time.Duration // default 60s
+	OnFailure       string        // OnFailureRollback (default) or OnFailurePause
+
 	// ParallelismPercent is the percentage the file gave ("25%"), 0 when it
 	// gave a number; Parallelism then holds that share of the replicas,
 	// rounded up and at least 1.
 	ParallelismPercent int
-	Order              string        // OrderStartFirst (default) or OrderStopFirst
-	HealthyDeadline    time.Duration // default 60s
-	OnFailure          string        // OnFailureRollback (default) or OnFailurePause
 }
 
 // Update orders and failure actions.
