@@ -118,6 +118,7 @@ Exit codes: 0 success, 1 error or invalid stack file, 2 plan has changes
 		newPlanCmd(),
 		newApplyCmd(),
 		newDestroyCmd(),
+		newUnlockCmd(),
 		newStatusCmd(),
 		newSchemaCmd(),
 		newVersionCmd(),

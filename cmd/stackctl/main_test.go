@@ -80,6 +80,7 @@ func TestEveryCommandHasHelpAndExamples(t *testing.T) {
 		"apply":    {"file", "auto-approve", "lock", "lock-timeout", "json"},
 		"destroy":  {"file", "auto-approve", "json"},
 		"status":   {"file", "json"},
+		"unlock":   {"file", "force"},
 	}
 	for _, cmd := range root.Commands() {
 		if cmd.Short == "" || cmd.Long == "" || cmd.Example == "" {
