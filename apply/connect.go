@@ -15,19 +15,31 @@ import (
 const consulHTTPPort = 8500
 
 // Prepare gets an apply ready to plan: it connects to the stack's Consul if
-// it runs, takes the lock (if asked), and deals with an apply that did not
-// finish: one that was paused is forgotten (its partial state is what the
-// new plan starts from), any other is rolled back. The returned report is
-// non-nil when something was rolled back; the caller observes again then.
+// it runs, takes the lock (if asked), waits for the last Docker requests of
+// an apply that was killed to land (settleAfterCrash), and deals with an
+// apply that did not finish: one that was paused is forgotten (its partial
+// state is what the new plan starts from), any other is rolled back. The
+// returned report is non-nil when the live state moved (something was
+// rolled back, or Recovered is RecoveredSettled); the caller observes
+// again then.
 func (e *Executor) Prepare(ctx context.Context, observed *plan.State) (*Report, error) {
 	if err := e.connectIfUp(ctx, observed); err != nil {
 		return nil, err
 	}
-	c := e.consulClient()
-	if c == nil {
-		return nil, nil
+	waited, err := e.settleAfterCrash(ctx, observed)
+	if err != nil {
+		return nil, err
 	}
-	return e.recover(ctx, c)
+	var r *Report
+	if c := e.consulClient(); c != nil {
+		if r, err = e.recover(ctx, c); err != nil {
+			return nil, err
+		}
+	}
+	if r == nil && waited {
+		r = &Report{Stack: e.Stack.Name, Recovered: RecoveredSettled}
+	}
+	return r, nil
 }
 
 // connectIfUp connects to Consul when it should answer: an external agent

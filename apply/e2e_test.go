@@ -477,7 +477,7 @@ func TestTwoAppliesAtOnceOneWaitsOrFails(t *testing.T) {
 	results := make(chan result, 2)
 	for range 2 {
 		go func() {
-			out, code := s.apply()
+			out, code := s.apply("-lock-timeout", "0") // the loser fails at once rather than waits
 			results <- result{out, code}
 		}()
 	}

@@ -119,9 +119,20 @@ type Consul interface {
 	KVPut(ctx context.Context, key string, value []byte) error
 	KVDelete(ctx context.Context, key string) error
 	// Lock takes the lock at key for a session with the given TTL, waiting
-	// up to wait; held is false (with the key's value) when another
-	// session holds it.
-	Lock(ctx context.Context, key string, value []byte, ttl, wait time.Duration) (l Lock, held []byte, err error)
+	// up to wait; when another session still holds it, l is nil and held
+	// is the key as it is.
+	Lock(ctx context.Context, key string, value []byte, ttl, wait time.Duration) (l Lock, held *LockPair, err error)
+	// ReadLock returns the lock key while a session holds it, else nil.
+	ReadLock(ctx context.Context, key string) (*LockPair, error)
+	// DestroySession ends a session: the locks it holds are released.
+	DestroySession(ctx context.Context, id string) error
+}
+
+// LockPair is a held lock key: the holder's value and its session, whose
+// ID is the lock's ID.
+type LockPair struct {
+	Session string
+	Value   []byte
 }
 
 // Lock is a held Consul lock.

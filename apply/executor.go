@@ -75,6 +75,11 @@ type Executor struct {
 	journal      *journal
 	done         atomic.Int64
 	addrs        addresses
+	// self is this process as the lock records it; alive looks up a lock
+	// holder's process on this machine (processAlive; fakes in tests).
+	self     process
+	alive    func(pid int, start uint64) bool
+	tookOver bool // the lock was taken over from a dead holder
 }
 
 // New returns an executor with defaults filled in.
@@ -97,7 +102,7 @@ func New(s *spec.Stack, docker Docker, dial ConsulDialer, opts Options) *Executo
 	if opts.Progress == nil {
 		opts.Progress = nopProgress{}
 	}
-	return &Executor{Stack: s, Docker: docker, Dial: dial, Options: opts}
+	return &Executor{Stack: s, Docker: docker, Dial: dial, Options: opts, self: thisProcess(), alive: processAlive}
 }
 
 func newApplyID() string {

@@ -19,16 +19,18 @@ import (
 // interfaces. A registration passes while a running container has its
 // address and runs an image whose ref does not contain "bad".
 type world struct {
-	mu         sync.Mutex
-	containers map[string]*plan.Container // by ID
-	networks   map[string]plan.Network
-	images     map[string]plan.Image
-	regs       map[string]Registration
-	kv         map[string][]byte
-	locks      map[string][]byte
-	held       map[string]*fakeLock
-	nextID     int
-	lbServes   string // the fake LB's config_sha256
+	mu          sync.Mutex
+	containers  map[string]*plan.Container // by ID
+	networks    map[string]plan.Network
+	images      map[string]plan.Image
+	regs        map[string]Registration
+	kv          map[string][]byte
+	locks       map[string][]byte
+	sessions    map[string]string // lock key → the session holding it
+	nextSession int
+	held        map[string]*fakeLock
+	nextID      int
+	lbServes    string // the fake LB's config_sha256
 	// failOn makes the named operation fail ("start", "register", ...).
 	failOn map[string]error
 	// events logs every mutation, for ordering assertions.
@@ -43,7 +45,7 @@ func newWorld() *world {
 	return &world{
 		containers: map[string]*plan.Container{}, networks: map[string]plan.Network{},
 		images: map[string]plan.Image{}, regs: map[string]Registration{}, kv: map[string][]byte{},
-		locks: map[string][]byte{}, held: map[string]*fakeLock{}, failOn: map[string]error{}, minPassing: -1,
+		locks: map[string][]byte{}, sessions: map[string]string{}, held: map[string]*fakeLock{}, failOn: map[string]error{}, minPassing: -1,
 	}
 }
 
@@ -425,16 +427,73 @@ func (c fakeConsul) KVDelete(_ context.Context, key string) error {
 	return nil
 }
 
-func (c fakeConsul) Lock(_ context.Context, key string, value []byte, _, _ time.Duration) (Lock, []byte, error) {
+// Lock takes a free lock at once; a held one is tried once more after
+// wait (Consul would take it the moment it is released).
+func (c fakeConsul) Lock(_ context.Context, key string, value []byte, _, wait time.Duration) (Lock, *LockPair, error) {
 	c.w.mu.Lock()
 	defer c.w.mu.Unlock()
-	if held, ok := c.w.locks[key]; ok {
-		return nil, held, nil
+	if _, ok := c.w.locks[key]; ok && wait > 0 {
+		c.w.mu.Unlock()
+		time.Sleep(wait)
+		c.w.mu.Lock()
 	}
-	c.w.locks[key] = value
+	if held, ok := c.w.locks[key]; ok {
+		return nil, &LockPair{Session: c.w.sessions[key], Value: held}, nil
+	}
+	c.w.lockLocked(key, value)
 	l := &fakeLock{w: c.w, key: key, lost: make(chan struct{})}
 	c.w.held[key] = l
 	return l, nil, nil
+}
+
+func (c fakeConsul) ReadLock(_ context.Context, key string) (*LockPair, error) {
+	c.w.mu.Lock()
+	defer c.w.mu.Unlock()
+	if held, ok := c.w.locks[key]; ok {
+		return &LockPair{Session: c.w.sessions[key], Value: held}, nil
+	}
+	return nil, nil
+}
+
+func (c fakeConsul) DestroySession(_ context.Context, id string) error {
+	c.w.mu.Lock()
+	defer c.w.mu.Unlock()
+	for key, s := range c.w.sessions {
+		if s == id {
+			c.w.log("session-destroy %s", key)
+			c.w.releaseLocked(key)
+		}
+	}
+	return nil
+}
+
+// lockLocked gives the lock at key to a new session, whose ID it returns.
+// Callers hold mu.
+func (w *world) lockLocked(key string, value []byte) string {
+	w.nextSession++
+	id := fmt.Sprintf("session-%d", w.nextSession)
+	w.locks[key], w.sessions[key] = value, id
+	return id
+}
+
+// releaseLocked ends the session of the lock at key. Callers hold mu.
+func (w *world) releaseLocked(key string) {
+	l := w.held[key]
+	delete(w.locks, key)
+	delete(w.sessions, key)
+	delete(w.held, key)
+	if l != nil {
+		l.once.Do(func() { close(l.lost) })
+	}
+}
+
+// holdLock makes a holder outside the test's executors hold the lock at
+// key, as another stackctl would, and returns its session ID.
+func (w *world) holdLock(key string, h LockHolder) string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	value, _ := json.Marshal(h)
+	return w.lockLocked(key, value)
 }
 
 // fakeLock is a held lock; world.loseLock ends its session.
@@ -450,8 +509,7 @@ func (l *fakeLock) Unlock(context.Context) error {
 	l.w.mu.Lock()
 	defer l.w.mu.Unlock()
 	if l.w.held[l.key] == l {
-		delete(l.w.locks, l.key)
-		delete(l.w.held, l.key)
+		l.w.releaseLocked(l.key)
 	}
 	l.once.Do(func() { close(l.lost) })
 	return nil
@@ -462,14 +520,11 @@ func (l *fakeLock) Unlock(context.Context) error {
 func (w *world) loseLock(key string, taker []byte) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	l := w.held[key]
-	if l == nil {
+	if w.held[key] == nil {
 		return
 	}
-	delete(w.locks, key)
-	delete(w.held, key)
+	w.releaseLocked(key)
 	if taker != nil {
-		w.locks[key] = taker
+		w.lockLocked(key, taker)
 	}
-	l.once.Do(func() { close(l.lost) })
 }

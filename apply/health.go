@@ -94,6 +94,30 @@ func (e *Executor) waitPassing(ctx context.Context, id string, deadline time.Dur
 	}
 }
 
+// syncWhenPassing has the agent copy a new registration's check to the
+// catalog as soon as it passes, up to limit, as waitPassing does, but
+// fails nothing: a registration step (a worker whose container stays, as
+// after an apply killed before its Consul answered) is not a health gate,
+// yet without this its check can reach the catalog, and the LB, 15-30s
+// late (docs/apply.md, Known limits).
+func (e *Executor) syncWhenPassing(ctx context.Context, id string, limit time.Duration) {
+	releaseSlot(ctx)
+	c := e.consulClient()
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	for {
+		if s, err := c.LocalStatus(ctx, id); err == nil && s == plan.CheckPassing {
+			_ = c.SyncNow(ctx, id)
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(pollInterval):
+		}
+	}
+}
+
 // checkOutput is the last output of a registration's failing check.
 func (e *Executor) checkOutput(ctx context.Context, id string) string {
 	regs, err := e.consulClient().Registrations(ctx, e.Stack.Name)

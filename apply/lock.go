@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"os/user"
 	"time"
 )
 
@@ -17,50 +15,37 @@ const LockKey = "lock"
 // within one to two TTLs (Consul's grace), never sooner.
 const lockTTL = 10 * time.Second
 
-// LockHolder is the lock key's value: who holds it, since when, doing what.
-type LockHolder struct {
-	Holder    string    `json:"holder"`
-	Since     time.Time `json:"since"`
-	Operation string    `json:"operation"`
-	ApplyID   string    `json:"apply_id,omitempty"`
-}
+// DefaultLockWait is how long apply and destroy wait for a lock held by a
+// live holder, or one of unknown liveness, unless told otherwise: long
+// enough for Consul to release the lock of a holder that died on another
+// machine (its session expires within 2×lockTTL, and the lock delay is
+// 1ms), and for a short apply to finish.
+const DefaultLockWait = time.Minute
+
+// lockRecheck is how often a wait for a holder on this machine looks at
+// its process again: one that dies meanwhile is taken over then. A
+// variable for tests.
+var lockRecheck = 2 * time.Second
 
 // LockedError is returned when another apply holds the stack's lock.
 type LockedError struct {
-	Stack  string
-	Key    string
+	Stack string
+	Key   string
+	// ID is the lock's ID (its Consul session), for `stackctl unlock ID`.
+	ID     string
 	Holder LockHolder
 	Waited time.Duration
 }
 
 func (e *LockedError) Error() string {
-	h := e.Holder
-	who := h.Holder
-	if who == "" {
-		who = "an unknown holder"
-	}
-	msg := fmt.Sprintf("stack %s is locked by %s", e.Stack, who)
-	if h.Operation != "" {
-		msg += " (" + h.Operation + ")"
-	}
-	if !h.Since.IsZero() {
-		msg += fmt.Sprintf(" since %s", h.Since.UTC().Format(time.RFC3339))
-	}
-	msg += fmt.Sprintf("; lock %s", e.Key)
+	msg := fmt.Sprintf("stack %s is locked by %s", e.Stack, e.Holder)
+	msg += fmt.Sprintf("; lock ID %s at %s", e.ID, e.Key)
 	if e.Waited > 0 {
 		msg += fmt.Sprintf(", waited %s", e.Waited)
 	}
-	return msg + ". Wait for it to finish, use -lock-timeout to wait longer, or, if its holder died, wait up to 20s for Consul to release the lock"
-}
-
-// DefaultHolder describes this process: "user@host pid N".
-func DefaultHolder() string {
-	name := "unknown"
-	if u, err := user.Current(); err == nil {
-		name = u.Username
-	}
-	host, _ := os.Hostname()
-	return fmt.Sprintf("%s@%s pid %d", name, host, os.Getpid())
+	return msg + ". Wait for it to finish, or use -lock-timeout to wait longer. " +
+		"If its holder died on another machine, Consul releases the lock within 20s; " +
+		"if you know it is dead, `stackctl unlock " + e.ID + "` breaks the lock (the next apply rolls back what it left unfinished)"
 }
 
 // ErrLockLost is why an apply stopped when its lock's session ended under
@@ -77,6 +62,11 @@ func (e *Executor) takeLock(ctx context.Context, c Consul) error {
 	return e.takeLockWait(ctx, c, e.LockTimeout)
 }
 
+// takeLockWait takes the lock, waiting up to wait for a live holder. A
+// holder that died on this machine (holderGone) is not waited for: its
+// session is destroyed, which releases the lock, and the lock is taken at
+// once. The journal it left is then rolled back by recover, as after any
+// crash.
 func (e *Executor) takeLockWait(ctx context.Context, c Consul, wait time.Duration) error {
 	e.mu.Lock()
 	taken := e.lock != nil
@@ -84,26 +74,92 @@ func (e *Executor) takeLockWait(ctx context.Context, c Consul, wait time.Duratio
 	if taken {
 		return nil
 	}
+	value, _ := json.Marshal(e.lockHolder())
+	key := e.Stack.KVPrefix() + LockKey
+	deadline := time.Now().Add(wait)
+	var gone *LockHolder // the dead holder taken over
+	takeovers, free, told := 0, 0, false
+	var slice time.Duration // the first try does not wait: first see who holds it
+	for {
+		l, held, err := c.Lock(ctx, key, value, lockTTL, slice)
+		if err != nil {
+			return fmt.Errorf("lock %s: %w", key, err)
+		}
+		if l != nil {
+			e.hold(l)
+			if gone != nil {
+				e.mu.Lock()
+				e.tookOver = true
+				e.mu.Unlock()
+				e.Progress.Note(fmt.Sprintf("stack %s: the lock's holder %s is gone; took the lock over", e.Stack.Name, gone))
+			}
+			return nil
+		}
+		if held.Session == "" {
+			// Released a moment ago, and not yet free: Consul's lock delay.
+			if free++; free > 50 {
+				return fmt.Errorf("lock %s: released but never free to take", key)
+			}
+			slice = max(slice, 100*time.Millisecond)
+			continue
+		}
+		h := decodeHolder(held.Value)
+		if holderGone(h, e.self, e.alive) {
+			if takeovers == maxTakeovers {
+				return fmt.Errorf("lock %s: taken over %d times and still held by a dead holder (%s)", key, takeovers, h)
+			}
+			if err := c.DestroySession(ctx, held.Session); err != nil {
+				return fmt.Errorf("release the lock %s of %s, whose process is gone: %w", key, h, err)
+			}
+			takeovers++
+			gone, slice = &h, 0
+			continue
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			return &LockedError{Stack: e.Stack.Name, Key: key, ID: held.Session, Holder: h, Waited: wait}
+		}
+		if !told {
+			e.Progress.Note(fmt.Sprintf("stack %s: waiting for the lock held by %s, up to %s", e.Stack.Name, h, wait))
+			told = true
+		}
+		slice = left
+		if e.self.sameSpace(h) {
+			slice = min(left, lockRecheck)
+		}
+	}
+}
+
+// maxTakeovers bounds how often one takeLockWait destroys the session of a
+// dead holder: a lock that keeps going to dead holders is a bug to report,
+// not to loop on.
+const maxTakeovers = 3
+
+// lockHolder is the lock's value for this executor.
+func (e *Executor) lockHolder() LockHolder {
 	holder := e.Holder
 	if holder == "" {
 		holder = DefaultHolder()
 	}
-	value, _ := json.Marshal(LockHolder{Holder: holder, Since: time.Now().UTC(), Operation: e.Operation, ApplyID: e.ApplyID})
-	key := e.Stack.KVPrefix() + LockKey
-	l, held, err := c.Lock(ctx, key, value, lockTTL, wait)
-	if err != nil {
-		return fmt.Errorf("lock %s: %w", key, err)
+	return LockHolder{
+		Holder: holder, Since: time.Now().UTC(), Operation: e.Operation, ApplyID: e.ApplyID,
+		Host: e.self.Host, BootID: e.self.BootID, PIDNamespace: e.self.PIDNamespace, PID: e.self.PID, PIDStart: e.self.Start,
 	}
-	if l == nil {
-		le := &LockedError{Stack: e.Stack.Name, Key: key, Waited: wait}
-		_ = json.Unmarshal(held, &le.Holder)
-		return le
-	}
+}
+
+// decodeHolder reads a lock's value; one that is not JSON (written by
+// hand) has an unknown holder.
+func decodeHolder(value []byte) LockHolder {
+	var h LockHolder
+	_ = json.Unmarshal(value, &h)
+	return h
+}
+
+func (e *Executor) hold(l Lock) {
 	e.mu.Lock()
 	e.lock = l
 	e.mu.Unlock()
 	go e.watchLock(l)
-	return nil
 }
 
 // watchLock stops the apply when l is lost while still held: Run's context

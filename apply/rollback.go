@@ -18,13 +18,7 @@ import (
 // steps of a group in parallel. It returns the steps it undid and what it
 // could not undo.
 func (e *Executor) rollback(ctx context.Context, applyID string, steps []JournalStep) ([]string, error) {
-	var groups [][]JournalStep
-	for i, st := range steps {
-		if i == 0 || steps[i-1].Group != st.Group {
-			groups = append(groups, nil)
-		}
-		groups[len(groups)-1] = append(groups[len(groups)-1], st)
-	}
+	groups := rollbackGroups(steps)
 	var undone []string
 	var errs *multierror.Error
 	for g := len(groups) - 1; g >= 0; g-- {
@@ -55,6 +49,50 @@ func (e *Executor) rollback(ctx context.Context, applyID string, steps []Journal
 		wg.Wait()
 	}
 	return undone, errs.ErrorOrNil()
+}
+
+// rollbackGroups splits steps into their plan groups, in order, and joins
+// adjacent groups that only made new workers: with nothing old to bring
+// back, batches protect nothing (as in mergeCreates), and undoing them at
+// once makes the rollback of a killed first apply of 20 workers a second
+// shorter.
+func rollbackGroups(steps []JournalStep) [][]JournalStep {
+	var groups [][]JournalStep
+	for i, st := range steps {
+		if i == 0 || steps[i-1].Group != st.Group {
+			groups = append(groups, nil)
+		}
+		groups[len(groups)-1] = append(groups[len(groups)-1], st)
+	}
+	var out [][]JournalStep
+	for _, g := range groups {
+		if n := len(out); n > 0 && onlyNewWorkers(out[n-1]) && onlyNewWorkers(g) {
+			out[n-1] = append(out[n-1], g...)
+			continue
+		}
+		out = append(out, g)
+	}
+	return out
+}
+
+func onlyNewWorkers(steps []JournalStep) bool {
+	for _, st := range steps {
+		if !onlyNewWorker(st) {
+			return false
+		}
+	}
+	return true
+}
+
+// onlyNewWorker reports whether undoing st only removes a worker this
+// apply made (or nothing, for a step that never started).
+func onlyNewWorker(st JournalStep) bool {
+	u := st.Undo
+	if u == nil {
+		return true
+	}
+	r := u.Restore
+	return u.Op == UndoContainer && r != nil && r.Role == plan.RoleWorker && r.OldID == "" && r.TmpName == ""
 }
 
 // undo carries out one Undo.

@@ -194,7 +194,13 @@ func (e *Executor) registrationOp(ctx context.Context, st *runState, step plan.S
 			status, _ := c.Status(ctx, step.Target)
 			reg := e.workerRegistration(svc, step.Slot, step.Target, ctr.IP(e.Stack.NetworkName()))
 			reg.Passing = status == plan.CheckPassing
-			return c.Register(ctx, reg)
+			if err := c.Register(ctx, reg); err != nil {
+				return err
+			}
+			if !reg.Passing {
+				e.syncWhenPassing(ctx, step.Target, min(svc.Update.HealthyDeadline, e.LBSettle))
+			}
+			return nil
 		}}, nil
 	}
 	return nil, unsupported(step)

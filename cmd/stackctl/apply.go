@@ -47,7 +47,9 @@ the load balancer; if anything fails, everything is put back as it was.
 Given a PLAN file saved by "stackctl plan -out", apply carries out exactly
 that plan without asking, and refuses it if the live state moved since it was
 made. Two applies of one stack never run at once: apply takes a lock in
-Consul, waiting up to -lock-timeout for it.
+Consul, waiting up to -lock-timeout (1m) for it; the lock of an apply that
+ran on this machine and was killed is taken over at once, and what that
+apply left unfinished is rolled back first. "stackctl unlock" breaks a lock.
 
 With --json, stdout carries one JSON object per line (the plan, every step as
 it starts and ends, the final report) and nothing else; it needs
@@ -71,11 +73,15 @@ it starts and ends, the final report) and nothing else; it needs
 	addFileFlag(cmd, &opts.file)
 	cmd.Flags().BoolVar(&opts.autoApprove, "auto-approve", false, "apply without asking for confirmation")
 	cmd.Flags().BoolVar(&opts.lock, "lock", true, "hold the stack's lock in Consul while applying (-lock=false to skip)")
-	cmd.Flags().DurationVar(&opts.lockTimeout, "lock-timeout", 0, "how long to wait for the lock (0: fail at once if it is held)")
+	cmd.Flags().DurationVar(&opts.lockTimeout, "lock-timeout", apply.DefaultLockWait, lockTimeoutUsage)
 	cmd.Flags().IntVar(&opts.parallelism, "parallelism", 0, "how many steps of a group may work on Docker at once (default: 4 per CPU)")
 	cmd.Flags().BoolVar(&opts.json, "json", false, "print events as JSON lines (format: docs/apply-json.md); needs --auto-approve or a PLAN")
 	return cmd
 }
+
+// lockTimeoutUsage is apply's and destroy's -lock-timeout.
+const lockTimeoutUsage = "how long to wait for a lock held by another apply (0: fail at once); " +
+	"a holder on this machine whose process is gone is taken over at once"
 
 // loadStack reads and parses a stack file, returning its bytes too (a saved
 // plan records their hash).
@@ -166,7 +172,7 @@ func openSession(ctx context.Context, view applyView, st *spec.Stack, op string,
 	})
 	exec.ConsulAddr = os.Getenv("CONSUL_HTTP_ADDR")
 	s := &applySession{stack: st, docker: docker, exec: exec, view: view}
-	if s.state, err = observe(ctx, st); err != nil {
+	if s.state, err = observeStarting(ctx, view, st); err != nil {
 		s.close()
 		return nil, fmt.Errorf("cannot read the live state of stack %s: %w", st.Name, err)
 	}
@@ -187,6 +193,34 @@ func openSession(ctx context.Context, view applyView, st *spec.Stack, op string,
 		}
 	}
 	return s, nil
+}
+
+// consulStartWait bounds how long apply and destroy wait for the stack's
+// own Consul to answer while its container runs: one started a moment ago
+// (by an apply killed right after) takes a second or two to listen.
+const consulStartWait = 30 * time.Second
+
+// observeStarting observes the stack, waiting up to consulStartWait for a
+// managed Consul whose container runs but that does not answer yet.
+func observeStarting(ctx context.Context, view applyView, st *spec.Stack) (*plan.State, error) {
+	deadline := time.Now().Add(consulStartWait)
+	told := false
+	for {
+		state, err := observe(ctx, st)
+		var ee *plan.EndpointError
+		if err == nil || !st.Consul.Managed() || !errors.As(err, &ee) || ee.Service != "Consul" || time.Now().After(deadline) {
+			return state, err
+		}
+		if !told {
+			view.Note(fmt.Sprintf("stack %s: Consul does not answer yet (its container runs); waiting up to %s", st.Name, consulStartWait))
+			told = true
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
 }
 
 func (s *applySession) close() {
@@ -263,8 +297,14 @@ func (s *applySession) execute(ctx context.Context, p *plan.Plan) error {
 // confirm asks for "yes", as Terraform does. Without a terminal to ask on it
 // is an error: nothing is changed without consent.
 func confirm(in io.Reader, out io.Writer, question, detail string) error {
+	return confirmOr(in, out, question, detail,
+		errors.New("no terminal to confirm on: run with --auto-approve to apply without confirmation"))
+}
+
+// confirmOr is confirm with the error to return when there is no terminal.
+func confirmOr(in io.Reader, out io.Writer, question, detail string, noTerminal error) error {
 	if f, ok := in.(*os.File); !ok || !(isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd())) {
-		return exitWith(exitFailure, errors.New("no terminal to confirm on: run with --auto-approve to apply without confirmation"))
+		return exitWith(exitFailure, noTerminal)
 	}
 	fmt.Fprintf(out, "\n%s\n  %s\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ", question, detail)
 	line, err := bufio.NewReader(in).ReadString('\n')

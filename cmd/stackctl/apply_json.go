@@ -170,6 +170,9 @@ func (j *jsonProgress) Note(msg string) {
 // showRecovered tells what was done with an unfinished apply before this one
 // planned: rolled back, or (a paused one) forgotten.
 func (j *jsonProgress) showRecovered(r *apply.Report) {
+	if r.Recovered == apply.RecoveredSettled {
+		return // a note said it: there was no journal to deal with
+	}
 	j.emit(recoveredEvent{
 		eventHeader:    j.header("recovered"),
 		Operation:      trimRecover(r.Operation),

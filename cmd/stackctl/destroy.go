@@ -47,7 +47,7 @@ line, as for apply: docs/apply-json.md.`,
 	addFileFlag(cmd, &opts.file)
 	cmd.Flags().BoolVar(&opts.autoApprove, "auto-approve", false, "destroy without asking for confirmation")
 	cmd.Flags().BoolVar(&opts.lock, "lock", true, "hold the stack's lock in Consul while destroying (-lock=false to skip)")
-	cmd.Flags().DurationVar(&opts.lockTimeout, "lock-timeout", 0, "how long to wait for the lock (0: fail at once if it is held)")
+	cmd.Flags().DurationVar(&opts.lockTimeout, "lock-timeout", apply.DefaultLockWait, lockTimeoutUsage)
 	cmd.Flags().BoolVar(&opts.json, "json", false, "print events as JSON lines (format: docs/apply-json.md); needs --auto-approve")
 	return cmd
 }

@@ -119,6 +119,7 @@ Exit codes: 0 success, 1 error or invalid stack file, 2 plan has changes
 		newPlanCmd(),
 		newApplyCmd(),
 		newDestroyCmd(),
+		newUnlockCmd(),
 		newStatusCmd(),
 		newLogsCmd(),
 		newUICmd(),

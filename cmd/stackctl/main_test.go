@@ -96,6 +96,7 @@ func TestEveryCommandHasHelpAndExamples(t *testing.T) {
 		"status":   {"file", "json"},
 		"logs":     {"file", "follow", "since", "tail", "timestamps"},
 		"ui":       {"file", "open"},
+		"unlock":   {"file", "force"},
 	}
 	for _, cmd := range root.Commands() {
 		if cmd.Short == "" || cmd.Long == "" || cmd.Example == "" {

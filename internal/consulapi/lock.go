@@ -15,18 +15,27 @@ import (
 // early through a blocking query on the key).
 const lockRetry = time.Second
 
+// lockDelay is set on every lock session. After a session is invalidated
+// (expired, or destroyed by a takeover or `stackctl unlock`) Consul refuses
+// to let anyone acquire its locks for the session's lock delay, 15s unless
+// set. That guards against a holder that does not know yet that it lost
+// the lock; stackctl's holder stops at once when it does (its blocking
+// query on the key sees it), and a takeover only destroys sessions of
+// processes that are gone. So the delay is the smallest Consul takes: the
+// next apply gets the lock the moment it is free.
+const lockDelay = time.Millisecond
+
 // Lock takes the lock at key with a new session of the given TTL, renewed
 // in the background until Unlock. A session whose holder died expires after
-// its TTL (Consul allows up to twice that), releasing the lock; the lock
-// delay is 1ms so the next holder need not wait longer. It waits up to
-// wait; when the lock stays held it returns a nil Lock and the key's value.
-func (c *Client) Lock(ctx context.Context, key string, value []byte, ttl, wait time.Duration) (apply.Lock, []byte, error) {
+// its TTL (Consul allows up to twice that), releasing the lock. It waits up
+// to wait; when the lock stays held it returns a nil Lock and the key.
+func (c *Client) Lock(ctx context.Context, key string, value []byte, ttl, wait time.Duration) (apply.Lock, *apply.LockPair, error) {
 	wo := (&api.WriteOptions{}).WithContext(ctx)
 	id, _, err := c.api.Session().Create(&api.SessionEntry{
 		Name:      "stackctl lock " + key,
 		TTL:       ttl.String(),
 		Behavior:  api.SessionBehaviorRelease,
-		LockDelay: time.Millisecond,
+		LockDelay: lockDelay,
 	}, wo)
 	if err != nil {
 		return nil, nil, fmt.Errorf("create session: %w", err)
@@ -52,10 +61,10 @@ func (c *Client) Lock(ctx context.Context, key string, value []byte, ttl, wait t
 			l.abandon()
 			return nil, nil, fmt.Errorf("read %s: %w", key, err)
 		}
-		var held []byte
+		held := &apply.LockPair{}
 		var index uint64
 		if pair != nil {
-			held = pair.Value
+			held = &apply.LockPair{Session: pair.Session, Value: pair.Value}
 		}
 		if meta != nil {
 			index = meta.LastIndex
@@ -72,6 +81,27 @@ func (c *Client) Lock(ctx context.Context, key string, value []byte, ttl, wait t
 			return nil, nil, ctx.Err()
 		}
 	}
+}
+
+// ReadLock returns the lock at key while a session holds it, else nil.
+func (c *Client) ReadLock(ctx context.Context, key string) (*apply.LockPair, error) {
+	pair, _, err := c.api.KV().Get(key, (&api.QueryOptions{}).WithContext(ctx))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", key, err)
+	}
+	if pair == nil || pair.Session == "" {
+		return nil, nil
+	}
+	return &apply.LockPair{Session: pair.Session, Value: pair.Value}, nil
+}
+
+// DestroySession ends session id; the locks it holds are released. A
+// session that no longer exists is not an error.
+func (c *Client) DestroySession(ctx context.Context, id string) error {
+	if _, err := c.api.Session().Destroy(id, (&api.WriteOptions{}).WithContext(ctx)); err != nil {
+		return fmt.Errorf("destroy session %s: %w", id, err)
+	}
+	return nil
 }
 
 func (c *Client) destroySession(id string) {
