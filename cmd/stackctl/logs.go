@@ -84,19 +84,11 @@ func runLogs(ctx context.Context, stdout, stderr io.Writer, args []string, o log
 	if err := dockerapi.CheckSince(o.since); err != nil {
 		return usageError{err}
 	}
-	stack, err := spec.Load(o.file)
+	stack, docker, cs, err := stackContainers(ctx, o.file)
 	if err != nil {
-		return exitWith(exitFailure, err)
-	}
-	docker, err := dockerapi.New()
-	if err != nil {
-		return exitWith(exitFailure, fmt.Errorf("Docker client: %w", err))
+		return err
 	}
 	defer docker.Close()
-	cs, err := docker.ListContainers(ctx, stack.Name)
-	if err != nil {
-		return exitWith(exitFailure, fmt.Errorf("cannot list the containers of stack %s at %s: %w", stack.Name, docker.Endpoint(), err))
-	}
 	targets, err := selectTargets(stack.Name, cs, sels)
 	if err != nil {
 		return exitWith(exitFailure, err)

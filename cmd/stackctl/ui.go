@@ -11,9 +11,6 @@ import (
 	"runtime"
 
 	"github.com/spf13/cobra"
-
-	"github.com/stackctl/stackctl/internal/dockerapi"
-	"github.com/stackctl/stackctl/spec"
 )
 
 // uiOptions are ui's flags.
@@ -50,19 +47,11 @@ rundll32, by system); exit status 1 when there is no way to do that here.`,
 }
 
 func runUI(ctx context.Context, stdout io.Writer, o uiOptions) error {
-	stack, err := spec.Load(o.file)
+	stack, docker, cs, err := stackContainers(ctx, o.file)
 	if err != nil {
-		return exitWith(exitFailure, err)
-	}
-	docker, err := dockerapi.New()
-	if err != nil {
-		return exitWith(exitFailure, fmt.Errorf("Docker client: %w", err))
+		return err
 	}
 	defer docker.Close()
-	cs, err := docker.ListContainers(ctx, stack.Name)
-	if err != nil {
-		return exitWith(exitFailure, fmt.Errorf("cannot list the containers of stack %s at %s: %w", stack.Name, docker.Endpoint(), err))
-	}
 	u := uiURLs(stack, cs, os.Getenv("CONSUL_HTTP_ADDR"))
 	printURLs(stdout, u, styleFor(stdout))
 	if !o.open {
