@@ -133,7 +133,7 @@ func (e *Executor) Run(ctx context.Context, p *plan.Plan, before *plan.State) *R
 		r.Err = fmt.Errorf("write journal: %w", err)
 		return r
 	}
-	st := &runState{before: before, lbChanges: changesLB(p)}
+	st := &runState{before: before, lbChanges: changesLB(p), destroy: p.Mode == plan.ModeDestroy}
 	if createsConsul(p) && e.consulClient() == nil {
 		e.expectConnect()
 	}
@@ -255,6 +255,10 @@ func (e *Executor) fail(ctx context.Context, st *runState, group []plan.Step, er
 	// Roll back even when ctx was cancelled (Ctrl-C): leaving the stack
 	// half-changed is worse than finishing the rollback.
 	rb := context.WithoutCancel(ctx)
+	if st.destroy {
+		e.failDestroy(rb, r, errors.Is(context.Cause(ctx), ErrLockLost))
+		return
+	}
 	if errors.Is(context.Cause(ctx), ErrLockLost) {
 		// Another apply may hold the lock by now: touch nothing unless it
 		// is ours again. Whoever holds it finds the journal and rolls this

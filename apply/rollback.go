@@ -14,17 +14,11 @@ import (
 	"github.com/stackctl/stackctl/spec"
 )
 
-// rollback undoes every step that started, group by group in reverse, the
-// steps of a group in parallel. It returns the steps it undid and what it
-// could not undo.
+// rollback undoes every step that started, batch by batch in reverse, the
+// steps of a batch in parallel, at most Workers of them doing Docker work at
+// once. It returns the steps it undid and what it could not undo.
 func (e *Executor) rollback(ctx context.Context, applyID string, steps []JournalStep) ([]string, error) {
-	var groups [][]JournalStep
-	for i, st := range steps {
-		if i == 0 || steps[i-1].Group != st.Group {
-			groups = append(groups, nil)
-		}
-		groups[len(groups)-1] = append(groups[len(groups)-1], st)
-	}
+	groups := undoBatches(steps)
 	var undone []string
 	var errs *multierror.Error
 	for g := len(groups) - 1; g >= 0; g-- {
@@ -39,9 +33,10 @@ func (e *Executor) rollback(ctx context.Context, applyID string, steps []Journal
 			sem <- struct{}{}
 			go func() {
 				defer wg.Done()
-				defer func() { <-sem }()
+				release := sync.OnceFunc(func() { <-sem })
+				defer release()
 				start := time.Now()
-				err := e.undo(ctx, applyID, st.Undo)
+				err := e.undo(withSlotRelease(ctx, release), applyID, st.Undo)
 				e.Progress.StepUndone(st.ID, time.Since(start), err)
 				mu.Lock()
 				defer mu.Unlock()
@@ -55,6 +50,39 @@ func (e *Executor) rollback(ctx context.Context, applyID string, steps []Journal
 		wg.Wait()
 	}
 	return undone, errs.ErrorOrNil()
+}
+
+// undoBatches splits journal steps into what rollback undoes together: the
+// plan's groups, except that consecutive groups of worker steps (the
+// batches of a rolling update, of one service or several) are one. Each
+// worker slot is restored on its own and keeps its new container until its
+// old one passes again, so batching them protects nothing on the way back,
+// and restoring every slot at once is what makes a rollback fast.
+func undoBatches(steps []JournalStep) [][]JournalStep {
+	var out [][]JournalStep
+	for i, st := range steps {
+		switch {
+		case i > 0 && steps[i-1].Group == st.Group:
+		case i > 0 && isWorkerStep(steps[i-1]) && isWorkerStep(st) && allWorkers(out[len(out)-1]):
+		default:
+			out = append(out, nil)
+		}
+		out[len(out)-1] = append(out[len(out)-1], st)
+	}
+	return out
+}
+
+func isWorkerStep(st JournalStep) bool {
+	return strings.HasPrefix(st.Group, plan.GroupWorkersPrefix) && strings.HasPrefix(st.ID, string(plan.KindWorker)+"/")
+}
+
+func allWorkers(steps []JournalStep) bool {
+	for _, st := range steps {
+		if !isWorkerStep(st) {
+			return false
+		}
+	}
+	return true
 }
 
 // undo carries out one Undo.
@@ -225,6 +253,7 @@ func (e *Executor) restoreOld(ctx context.Context, r *Restore, news []plan.Conta
 	if !r.OldRunning {
 		return nil
 	}
+	releaseSlot(ctx) // waiting for the check is Consul's work, not Docker's
 	return e.waitPassing(ctx, reg.ID, time.Duration(r.Deadline)*time.Millisecond)
 }
 
@@ -249,24 +278,33 @@ func (e *Executor) newContainers(ctx context.Context, applyID string, r *Restore
 }
 
 // removeKept removes the containers a successful apply kept stopped:
-// the replaced and destroyed ones. Consul's own container goes last of all,
-// after the journal (which lives in it) is deleted.
+// the replaced and destroyed ones, at most Workers at once. Consul's own
+// container goes last of all, after the journal (which lives in it) is
+// deleted, and the network after it.
 func (e *Executor) removeKept(ctx context.Context, consul bool) error {
-	var errs *multierror.Error
+	var kept []*Restore
+	var networks []string
 	for _, st := range e.journal.snapshot() {
 		u := st.Undo
 		if st.Status != plan.JournalDone || u == nil {
 			continue
 		}
 		if u.Restore != nil && u.Restore.Discard && u.Restore.OldID != "" && (u.Restore.Role == plan.RoleConsul) == consul {
-			if err := e.Docker.RemoveContainer(ctx, u.Restore.OldID); err != nil {
-				errs = multierror.Append(errs, fmt.Errorf("remove %s: %w", u.Restore.Name, err))
-			}
+			kept = append(kept, u.Restore)
 		}
 		if consul && u.Op == UndoNone && st.ID == string(plan.KindNetwork)+"/"+u.Name {
-			if err := e.Docker.RemoveNetwork(ctx, u.Name); err != nil {
-				errs = multierror.Append(errs, fmt.Errorf("remove network %s: %w%s", u.Name, err, e.staleEndpointHint(ctx, u.Name, err)))
-			}
+			networks = append(networks, u.Name)
+		}
+	}
+	errs := multierror.Append(nil, bounded(e.Workers, kept, func(r *Restore) error {
+		if err := e.Docker.RemoveContainer(ctx, r.OldID); err != nil {
+			return fmt.Errorf("remove %s: %w", r.Name, err)
+		}
+		return nil
+	}))
+	for _, n := range networks {
+		if err := e.Docker.RemoveNetwork(ctx, n); err != nil {
+			errs = multierror.Append(errs, fmt.Errorf("remove network %s: %w%s", n, err, e.staleEndpointHint(ctx, n, err)))
 		}
 	}
 	return errs.ErrorOrNil()
