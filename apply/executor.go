@@ -221,11 +221,16 @@ func (e *Executor) runStep(ctx context.Context, st *runState, step plan.Step) er
 	op, err := e.operation(ctx, st, step)
 	if err == nil {
 		v := e.journal.set(step.ID, plan.JournalRunning, op.undo, "")
-		err = e.journal.flushVersion(ctx, e.consulClient(), v)
+		// The undo is written before the step changes anything; a step
+		// with nothing to undo (a destroy's) need not wait for that.
+		if op.undo == nil || op.undo.Op != UndoNone {
+			err = e.journal.flushVersion(ctx, e.consulClient(), v)
+		}
 		if err == nil {
 			err = op.do(ctx)
 		}
 	}
+	releaseSlot(ctx) // what is left is the journal's write: Consul's work
 	n := e.done.Add(1)
 	if err == nil && e.FailAfterStep > 0 && n == int64(e.FailAfterStep) {
 		err = ErrInjected

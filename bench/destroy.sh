@@ -29,11 +29,13 @@ stackfile() { # stackfile N: the reference stack as bench-destroy with N workers
 		-e 's/127.0.0.1:8080:80/127.0.0.1:18180:80/' -e "s/replicas: 20/replicas: $1/" \
 		-e 's/healthy_deadline: 60s/healthy_deadline: 600s/' stacks/primes/stack.yaml >"$dir/stack.yaml"
 }
-compose() { docker-compose -p "$PROJECT" -f "$dir/docker-compose.yml" "$@"; }
+compose() { # output kept in $dir/out, shown when it fails
+	docker-compose -p "$PROJECT" -f "$dir/docker-compose.yml" "$@" >"$dir/out" 2>&1 || { tail -20 "$dir/out" >&2; exit 1; }
+}
 stackctl() { "$STACKCTL" "$@" -f "$dir/stack.yaml" --auto-approve >"$dir/out" 2>&1 || { cat "$dir/out" >&2; exit 1; }; }
 now() { date +%s.%N; }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-trap 'stackctl destroy >/dev/null 2>&1 || true; compose down -t 1 >/dev/null 2>&1 || true; rm -rf "$dir"' EXIT
+trap '("$STACKCTL" destroy -f "$dir/stack.yaml" --auto-approve; docker-compose -p "$PROJECT" -f "$dir/docker-compose.yml" down -t 1) >/dev/null 2>&1 || true; rm -rf "$dir"' EXIT
 uptime
 for n in $COUNTS; do
 	stackfile "$n"
@@ -48,9 +50,9 @@ for n in $COUNTS; do
 			echo "destroy left containers behind" >&2; exit 1
 		fi
 		s+=("$t")
-		compose up -d --scale web="$n" >/dev/null 2>&1
+		COMPOSE_HTTP_TIMEOUT=600 compose up -d --scale web="$n"
 		start=$(now)
-		compose down -t 1 >/dev/null 2>&1
+		compose down -t 1
 		u=$(echo "$(now) - $start" | bc)
 		c+=("$u")
 		printf 'N=%d run %d: stackctl destroy %.2fs, docker-compose down -t 1 %.2fs\n' "$n" "$i" "$t" "$u"
