@@ -53,8 +53,11 @@ func TestDestroyRemovesContainersConcurrentlyAndOnlyOwned(t *testing.T) {
 	if len(w.containers) != 2 || w.byName("foreign") == nil || w.byName("other-web-1") == nil || len(w.networks) != 0 {
 		t.Errorf("left: %s", w.snapshot())
 	}
-	if _, ok := w.regs["other-web-1"]; !ok || len(w.regs) != 1 {
-		t.Errorf("registrations left: %v", w.regs)
+	// The stack's registrations went with its Consul container (the fake
+	// keeps them: its Consul is not in a container); the other stack's
+	// stays.
+	if _, ok := w.regs["other-web-1"]; !ok {
+		t.Errorf("another stack's registration was removed")
 	}
 	for _, ev := range w.events {
 		if strings.Contains(ev, "foreign") || strings.Contains(ev, "other-") {
@@ -124,5 +127,20 @@ func TestUndoBatchesJoinWorkerGroups(t *testing.T) {
 	want := []string{"network/n", "worker/w-1,worker/w-2,worker/w-3,worker/a-1", "registration/w-4", "template/t", "worker/w-5"}
 	if !slices.Equal(got, want) {
 		t.Errorf("batches %q, want %q", got, want)
+	}
+}
+
+// With an external Consul, whose data outlives the stack, destroy
+// deregisters the stack's instances and deletes its keys itself.
+func TestDestroyWithAnExternalConsulDeregisters(t *testing.T) {
+	w := testWorld()
+	s := stackFile(t, 3, "primes:v1", "start-first", "rollback", 2)
+	mustApply(t, w, s)
+	s.Consul = spec.Consul{Address: "127.0.0.1:18500"}
+	if r := w.destroy(t, s, Options{}); !r.OK() {
+		t.Fatalf("destroy: %v", r.Err)
+	}
+	if len(w.regs) != 0 || w.kv["stackctl/unit/lb/template"] != nil || len(w.containers) != 0 {
+		t.Errorf("left: %s, registrations %v", w.snapshot(), w.regs)
 	}
 }

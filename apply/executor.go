@@ -204,6 +204,9 @@ func (e *Executor) runGroup(ctx context.Context, st *runState, group []plan.Step
 	if crashed {
 		return ErrCrashed
 	}
+	if err := e.journal.flush(ctx, e.consulClient()); err != nil {
+		errs = multierror.Append(errs, fmt.Errorf("write journal: %w", err))
+	}
 	return errs.ErrorOrNil()
 }
 
@@ -219,11 +222,13 @@ func (e *Executor) runStep(ctx context.Context, st *runState, step plan.Step) er
 	start := time.Now()
 	e.Progress.StepStarted(step)
 	op, err := e.operation(ctx, st, step)
+	// The undo is written before the step changes anything. A step with
+	// nothing to undo (every step of a destroy) waits for no write: its
+	// status is written with its group's end.
+	noUndo := err == nil && op.undo != nil && op.undo.Op == UndoNone
 	if err == nil {
 		v := e.journal.set(step.ID, plan.JournalRunning, op.undo, "")
-		// The undo is written before the step changes anything; a step
-		// with nothing to undo (a destroy's) need not wait for that.
-		if op.undo == nil || op.undo.Op != UndoNone {
+		if !noUndo {
 			err = e.journal.flushVersion(ctx, e.consulClient(), v)
 		}
 		if err == nil {
@@ -242,6 +247,9 @@ func (e *Executor) runStep(ctx context.Context, st *runState, step plan.Step) er
 		return err
 	}
 	v := e.journal.set(step.ID, plan.JournalDone, nil, "")
+	if noUndo {
+		v = 0 // written by runGroup
+	}
 	if ferr := e.journal.flushVersion(ctx, e.consulClient(), v); ferr != nil {
 		e.Progress.StepFinished(step, time.Since(start), ferr)
 		return ferr

@@ -88,24 +88,33 @@ func TestComputeDestroyIgnoresWhatIsNotLabelled(t *testing.T) {
 	}
 }
 
-// The groups run LB first, then workers and registrations, then keys, then
-// Consul and the network: the journal lives in Consul.
+// The groups run LB first, then workers (and, with an external Consul,
+// their registrations), then keys, then Consul and the network: the journal
+// lives in Consul. A managed Consul takes its registrations and keys with
+// it.
 func TestComputeDestroyOrder(t *testing.T) {
-	s := primes(2)
-	state, err := planfake.Running(s).Observer().Observe(context.Background(), s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := plan.ComputeDestroy(s, state)
-	var got []string
-	for _, g := range p.Groups() {
-		got = append(got, g[0].Group)
-	}
-	want := []string{plan.GroupDestroyLB, plan.GroupDestroyWorkers, plan.GroupDestroyKV, plan.GroupDestroyConsul, plan.GroupDestroyNetwork}
-	if strings.Join(got, " ") != strings.Join(want, " ") {
-		t.Errorf("groups %v, want %v", got, want)
-	}
-	if p.Mode != plan.ModeDestroy || p.Summary.Destroy != len(p.Steps) {
-		t.Errorf("mode %q, summary %+v for %d steps", p.Mode, p.Summary, len(p.Steps))
+	for _, tc := range []struct {
+		s      *spec.Stack
+		groups []string
+		steps  int
+	}{
+		{primes(2), []string{plan.GroupDestroyLB, plan.GroupDestroyWorkers, plan.GroupDestroyConsul, plan.GroupDestroyNetwork}, 5},
+		{primes(2, external), []string{plan.GroupDestroyLB, plan.GroupDestroyWorkers, plan.GroupDestroyKV, plan.GroupDestroyNetwork}, 7},
+	} {
+		state, err := planfake.Running(tc.s).Observer().Observe(context.Background(), tc.s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := plan.ComputeDestroy(tc.s, state)
+		var got []string
+		for _, g := range p.Groups() {
+			got = append(got, g[0].Group)
+		}
+		if strings.Join(got, " ") != strings.Join(tc.groups, " ") || len(p.Steps) != tc.steps {
+			t.Errorf("groups %v with %d steps, want %v with %d", got, len(p.Steps), tc.groups, tc.steps)
+		}
+		if p.Mode != plan.ModeDestroy || p.Summary.Destroy != len(p.Steps) {
+			t.Errorf("mode %q, summary %+v for %d steps", p.Mode, p.Summary, len(p.Steps))
+		}
 	}
 }

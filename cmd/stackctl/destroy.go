@@ -35,10 +35,11 @@ for confirmation (unless --auto-approve). Nothing without the label is ever
 touched. It takes the same lock as apply.
 
 The plan it shows is the one it runs, group by group: the LB first (then
-nothing routes to the workers), then every registration and worker container
-at once (at most --parallelism Docker calls at a time, each container given
-1s to exit before it is killed), then the KV keys, and last Consul's
-container and the network. A destroy is not rolled back when a step fails:
+nothing routes to the workers), then every worker container at once (at most
+--parallelism at a time, each given 1s to exit before it is killed; with an
+external Consul, the stack's registrations and then its KV keys too), and
+last Consul's container, with the registrations and keys it holds, and the
+network. A destroy is not rolled back when a step fails:
 what was removed stays removed, and destroying again removes what is left.
 
 With --json (which needs --auto-approve), stdout carries one JSON object per
