@@ -13,6 +13,7 @@ RUNS=${RUNS:-3}
 COUNTS=${COUNTS:-"20 200"}
 STACKCTL=${STACKCTL:-./bin/stackctl}
 PROJECT=stackctl-bench-destroy
+export COMPOSE_HTTP_TIMEOUT=${COMPOSE_HTTP_TIMEOUT:-600} # `up` of 200 can take minutes on a busy engine
 dir=$(mktemp -d)
 cp stacks/primes/nginx.ctmpl "$dir/"
 cat >"$dir/docker-compose.yml" <<'YAML'
@@ -50,7 +51,7 @@ for n in $COUNTS; do
 			echo "destroy left containers behind" >&2; exit 1
 		fi
 		s+=("$t")
-		COMPOSE_HTTP_TIMEOUT=600 compose up -d --scale web="$n"
+		compose up -d --scale web="$n"
 		start=$(now)
 		compose down -t 1
 		u=$(echo "$(now) - $start" | bc)
