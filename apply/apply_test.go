@@ -526,7 +526,7 @@ func TestDestroyRemovesOnlyWhatTheStackOwns(t *testing.T) {
 	if _, err := e.Prepare(context.Background(), state); err != nil {
 		t.Fatal(err)
 	}
-	r := e.Run(context.Background(), DestroyPlan(s, state), state)
+	r := e.Run(context.Background(), plan.ComputeDestroy(s, state), state)
 	if !r.OK() {
 		t.Fatalf("destroy: %v", r.Err)
 	}
@@ -548,7 +548,7 @@ func TestDestroyOfALoneNetworkNeedsNoConsul(t *testing.T) {
 	if _, err := e.Prepare(context.Background(), state); err != nil {
 		t.Fatal(err)
 	}
-	r := e.Run(context.Background(), DestroyPlan(s, state), state)
+	r := e.Run(context.Background(), plan.ComputeDestroy(s, state), state)
 	if !r.OK() || r.Cleanup != nil {
 		t.Fatalf("destroy: %v, clean-up: %v", r.Err, r.Cleanup)
 	}

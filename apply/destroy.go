@@ -1,77 +1,117 @@
 package apply
 
 import (
-	"sort"
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-multierror"
 
 	"github.com/stackctl/stackctl/plan"
-	"github.com/stackctl/stackctl/spec"
 )
 
-// Groups of a destroy plan, in the order they run: registrations leave
-// Consul (and the LB) first, then containers stop, then the stack's KV
-// keys go; Consul's own container and the network are removed last, after
-// the journal that lives in Consul.
-const (
-	GroupDestroyKV      = "removals/kv"
-	GroupDestroyConsul  = "removals/consul"
-	GroupDestroyNetwork = "removals/network"
-)
+// DestroyWorkers is how many steps of a destroy plan run at once by default:
+// a removal is two short Docker calls and no wait. docker-compose uses 64;
+// 16 is kept here because Docker 20.10's daemon was seen to deadlock in
+// libnetwork (about 190 goroutines in releaseNetwork after container exits)
+// while ~200 containers were being stopped at once on the 2-core test
+// machine; 16 vs 32 vs 64 has not been measured yet.
+const DestroyWorkers = 16
 
-// DestroyPlan is the plan of removing exactly what the stack owns: every
-// container labelled for it, its network, its registrations and its KV keys.
-// Nothing unlabelled is in observed (plan.Observe reads by label), and
-// nothing unlabelled is added here.
-func DestroyPlan(s *spec.Stack, observed *plan.State) *plan.Plan {
-	p := &plan.Plan{FormatVersion: plan.FormatVersion, Stack: s.Name, StackFile: s.File, Steps: []plan.Step{}}
-	add := func(st plan.Step) {
-		st.ID = string(st.Kind) + "/" + st.Target
-		p.Steps = append(p.Steps, st)
-		switch st.Action {
-		case plan.ActionDestroy, plan.ActionDeregister:
-			p.Summary.Destroy++
+// destroyStopTimeout is the grace a container gets to exit on SIGTERM before
+// it is killed, when the whole stack goes (docker-compose down -t 1). The LB
+// is gone before any worker stops, so no request reaches one any more.
+const destroyStopTimeout = time.Second
+
+// destroyOp prepares a step of a destroy plan (plan.ModeDestroy). Each step
+// removes its object for good, so it has no undo: a failed destroy is not
+// rolled back, and the next destroy removes what is left. Consul's container
+// and the network go only after the journal, which lives in Consul.
+func (e *Executor) destroyOp(ctx context.Context, st *runState, step plan.Step) (*operation, error) {
+	none := &Undo{Op: UndoNone, Name: step.Target}
+	switch step.Kind {
+	case plan.KindLB, plan.KindWorker:
+		c := st.before.Container(step.Target)
+		if c == nil {
+			return &operation{undo: none, do: func(context.Context) error { return nil }}, nil
+		}
+		return &operation{undo: none, do: func(ctx context.Context) error { return e.removeNow(ctx, c) }}, nil
+	case plan.KindRegistration:
+		c, err := e.awaitConsul(ctx)
+		if err != nil {
+			return nil, err
+		}
+		// The LB went in the group before: nothing renders this any more.
+		return &operation{undo: none, do: func(ctx context.Context) error {
+			if err := c.Deregister(ctx, step.Target); err != nil {
+				return fmt.Errorf("deregister %s: %w", step.Target, err)
+			}
+			return nil
+		}}, nil
+	case plan.KindTemplate:
+		c, err := e.awaitConsul(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return &operation{undo: none, do: func(ctx context.Context) error { return c.KVDelete(ctx, step.Target) }}, nil
+	case plan.KindConsul:
+		return e.destroyContainerOp(ctx, st, step) // removed after the journal (removeKept)
+	case plan.KindNetwork:
+		return e.networkOp(step) // removed after Consul's container (removeKept)
+	}
+	return nil, unsupported(step)
+}
+
+// removeNow stops a container with a short grace and removes it.
+func (e *Executor) removeNow(ctx context.Context, c *plan.Container) error {
+	if c.Running() {
+		if err := e.Docker.StopContainer(ctx, c.ID, destroyStopTimeout); err != nil {
+			return fmt.Errorf("stop %s: %w", c.Name, err)
 		}
 	}
-	regs := append([]plan.Registration(nil), observed.Consul.Registrations...)
-	sort.Slice(regs, func(i, j int) bool { return regs[i].ID < regs[j].ID })
-	for _, r := range regs {
-		if r.Meta[plan.MetaStack] != s.Name {
-			continue
-		}
-		add(plan.Step{Group: plan.GroupDeregister, Action: plan.ActionDeregister, Kind: plan.KindRegistration,
-			Target: r.ID, Service: r.Meta[plan.MetaService], Reason: "stack is being destroyed"})
+	if err := e.Docker.RemoveContainer(ctx, c.ID); err != nil {
+		return fmt.Errorf("remove %s: %w", c.Name, err)
 	}
-	var consul []plan.Container
-	for _, c := range observed.Containers {
-		if c.Labels[spec.LabelStack] != s.Name {
-			continue
-		}
-		if c.Labels[spec.LabelRole] == plan.RoleConsul {
-			consul = append(consul, c)
-			continue
-		}
-		kind := plan.KindWorker
-		if c.Labels[spec.LabelRole] == plan.RoleLB {
-			kind = plan.KindLB
-		}
-		add(plan.Step{Group: plan.GroupDestroy, Action: plan.ActionDestroy, Kind: kind, Target: c.Name,
-			Service: c.Labels[spec.LabelService], Reason: "stack is being destroyed"})
+	return nil
+}
+
+// failDestroy ends a destroy that failed: nothing is rolled back (what was
+// removed stays removed); the journal goes, as no step has an undo, unless
+// the lock was lost and the journal may be another run's by now.
+func (e *Executor) failDestroy(ctx context.Context, r *Report, lockLost bool) {
+	r.ForwardOnly = true
+	if lockLost {
+		r.Err = fmt.Errorf("%w; stopped", ErrLockLost)
+		return
 	}
-	for _, k := range []struct {
-		key string
-		val *string
-	}{{plan.KVLBTemplate, observed.Consul.LBTemplate}, {plan.KVLBStatus, observed.Consul.LBStatus}} {
-		if k.val != nil {
-			add(plan.Step{Group: GroupDestroyKV, Action: plan.ActionDestroy, Kind: plan.KindTemplate,
-				Target: s.KVPrefix() + k.key, Reason: "stack is being destroyed"})
+	if c := e.consulClient(); c != nil {
+		if err := e.journal.remove(ctx, c); err != nil {
+			r.RollbackErr = fmt.Errorf("delete journal: %w", err)
 		}
 	}
-	for _, c := range consul {
-		add(plan.Step{Group: GroupDestroyConsul, Action: plan.ActionDestroy, Kind: plan.KindConsul, Target: c.Name,
-			Reason: "stack is being destroyed (last: it holds the apply journal)"})
+}
+
+// bounded runs fn for every item, at most limit at once, and collects the
+// errors.
+func bounded[T any](limit int, items []T, fn func(T) error) error {
+	sem := make(chan struct{}, max(limit, 1))
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var errs *multierror.Error
+	for _, it := range items {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if err := fn(it); err != nil {
+				mu.Lock()
+				errs = multierror.Append(errs, err)
+				mu.Unlock()
+			}
+		}()
 	}
-	if observed.Network != nil && observed.Network.Labels[spec.LabelStack] == s.Name {
-		add(plan.Step{Group: GroupDestroyNetwork, Action: plan.ActionDestroy, Kind: plan.KindNetwork,
-			Target: observed.Network.Name, Reason: "stack is being destroyed"})
-	}
-	return p
+	wg.Wait()
+	return errs.ErrorOrNil()
 }

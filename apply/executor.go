@@ -138,7 +138,7 @@ func (e *Executor) Run(ctx context.Context, p *plan.Plan, before *plan.State) *R
 		r.Err = fmt.Errorf("write journal: %w", err)
 		return r
 	}
-	st := &runState{before: before, lbChanges: changesLB(p)}
+	st := &runState{before: before, lbChanges: changesLB(p), destroy: p.Mode == plan.ModeDestroy}
 	if createsConsul(p) && e.consulClient() == nil {
 		e.expectConnect()
 	}
@@ -209,6 +209,9 @@ func (e *Executor) runGroup(ctx context.Context, st *runState, group []plan.Step
 	if crashed {
 		return ErrCrashed
 	}
+	if err := e.journal.flush(ctx, e.consulClient()); err != nil {
+		errs = multierror.Append(errs, fmt.Errorf("write journal: %w", err))
+	}
 	return errs.ErrorOrNil()
 }
 
@@ -224,13 +227,20 @@ func (e *Executor) runStep(ctx context.Context, st *runState, step plan.Step) er
 	start := time.Now()
 	e.Progress.StepStarted(step)
 	op, err := e.operation(ctx, st, step)
+	// The undo is written before the step changes anything. A step with
+	// nothing to undo (every step of a destroy) waits for no write: its
+	// status is written with its group's end.
+	noUndo := err == nil && op.undo != nil && op.undo.Op == UndoNone
 	if err == nil {
 		v := e.journal.set(step.ID, plan.JournalRunning, op.undo, "")
-		err = e.journal.flushVersion(ctx, e.consulClient(), v)
+		if !noUndo {
+			err = e.journal.flushVersion(ctx, e.consulClient(), v)
+		}
 		if err == nil {
 			err = op.do(ctx)
 		}
 	}
+	releaseSlot(ctx) // what is left is the journal's write: Consul's work
 	n := e.done.Add(1)
 	if err == nil && e.FailAfterStep > 0 && n == int64(e.FailAfterStep) {
 		err = ErrInjected
@@ -242,6 +252,9 @@ func (e *Executor) runStep(ctx context.Context, st *runState, step plan.Step) er
 		return err
 	}
 	v := e.journal.set(step.ID, plan.JournalDone, nil, "")
+	if noUndo {
+		v = 0 // written by runGroup
+	}
 	if ferr := e.journal.flushVersion(ctx, e.consulClient(), v); ferr != nil {
 		e.Progress.StepFinished(step, time.Since(start), ferr)
 		return ferr
@@ -260,6 +273,10 @@ func (e *Executor) fail(ctx context.Context, st *runState, group []plan.Step, er
 	// Roll back even when ctx was cancelled (Ctrl-C): leaving the stack
 	// half-changed is worse than finishing the rollback.
 	rb := context.WithoutCancel(ctx)
+	if st.destroy {
+		e.failDestroy(rb, r, errors.Is(context.Cause(ctx), ErrLockLost))
+		return
+	}
 	if errors.Is(context.Cause(ctx), ErrLockLost) {
 		// Another apply may hold the lock by now: touch nothing unless it
 		// is ours again. Whoever holds it finds the journal and rolls this

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/stackctl/stackctl/internal/lbsync"
@@ -39,6 +40,27 @@ type world struct {
 	// any mutation once it had one.
 	minPassing int
 	hadPassing bool
+	// slowDocker makes StopContainer and RemoveContainer take this long,
+	// and inFlight counts them meanwhile: maxInFlight is the most seen at
+	// once.
+	slowDocker            time.Duration
+	inFlight, maxInFlight atomic.Int32
+}
+
+// slowCall holds a Docker call for w.slowDocker, counting it in flight.
+func (w *world) slowCall() {
+	if w.slowDocker == 0 {
+		return
+	}
+	n := w.inFlight.Add(1)
+	defer w.inFlight.Add(-1)
+	for {
+		m := w.maxInFlight.Load()
+		if n <= m || w.maxInFlight.CompareAndSwap(m, n) {
+			break
+		}
+	}
+	time.Sleep(w.slowDocker)
 }
 
 func newWorld() *world {
@@ -211,6 +233,7 @@ func (d fakeDocker) StartContainer(_ context.Context, id string) error {
 }
 
 func (d fakeDocker) StopContainer(_ context.Context, id string, _ time.Duration) error {
+	d.w.slowCall()
 	d.w.mu.Lock()
 	defer d.w.mu.Unlock()
 	if c := d.w.find(id); c != nil {
@@ -221,9 +244,13 @@ func (d fakeDocker) StopContainer(_ context.Context, id string, _ time.Duration)
 }
 
 func (d fakeDocker) RemoveContainer(_ context.Context, id string) error {
+	d.w.slowCall()
 	d.w.mu.Lock()
 	defer d.w.mu.Unlock()
 	if c := d.w.find(id); c != nil {
+		if err := d.w.fail("remove:" + c.Name); err != nil {
+			return err
+		}
 		delete(d.w.containers, c.ID)
 		d.w.log("remove %s", c.Name)
 	}

@@ -14,6 +14,8 @@ type runState struct {
 	// lbChanges: the plan creates, replaces, starts or removes the LB
 	// container, whose own step then checks the template it renders.
 	lbChanges bool
+	// destroy: the plan removes the whole stack (plan.ModeDestroy).
+	destroy bool
 
 	mu sync.Mutex
 	// pending tracks, per kind, the steps of the running group that have

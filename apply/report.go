@@ -26,6 +26,8 @@ type Report struct {
 	// RolledBack lists the steps undone; RollbackErr what could not be.
 	RolledBack  []string
 	RollbackErr error
+	// ForwardOnly: a destroy failed, and a destroy is never rolled back.
+	ForwardOnly bool
 	// Cleanup is what went wrong removing kept containers after success.
 	Cleanup error
 	// Recovered says what Prepare did with an unfinished apply.
@@ -58,6 +60,12 @@ func (r *Report) Write(w io.Writer) error {
 		fmt.Fprintf(&b, "%s of stack %s failed: %v\n", capitalize(r.Operation), r.Stack, r.Err)
 	}
 	switch {
+	case r.ForwardOnly:
+		fmt.Fprintf(&b, "A destroy is not rolled back: what it removed stays removed. Run `stackctl plan` to see what is\n"+
+			"left, and destroy again to remove it.\n")
+		if r.RollbackErr != nil {
+			fmt.Fprintf(&b, "Also:\n%s", indent(ErrorLines(r.RollbackErr)))
+		}
 	case r.Paused:
 		fmt.Fprintf(&b, "update.on_failure is pause: the stack is left as it is now, part old and part new.\n"+
 			"Old containers are kept stopped (named <name>.old-<id>). Run `stackctl plan` to see the state,\n"+

@@ -14,11 +14,11 @@ import (
 	"github.com/stackctl/stackctl/spec"
 )
 
-// rollback undoes every step that started, group by group in reverse, the
-// steps of a group in parallel. It returns the steps it undid and what it
-// could not undo.
+// rollback undoes every step that started, batch by batch in reverse, the
+// steps of a batch in parallel, at most Workers of them doing Docker work at
+// once. It returns the steps it undid and what it could not undo.
 func (e *Executor) rollback(ctx context.Context, applyID string, steps []JournalStep) ([]string, error) {
-	groups := rollbackGroups(steps)
+	groups := undoBatches(steps)
 	var undone []string
 	var errs *multierror.Error
 	for g := len(groups) - 1; g >= 0; g-- {
@@ -33,9 +33,10 @@ func (e *Executor) rollback(ctx context.Context, applyID string, steps []Journal
 			sem <- struct{}{}
 			go func() {
 				defer wg.Done()
-				defer func() { <-sem }()
+				release := sync.OnceFunc(func() { <-sem })
+				defer release()
 				start := time.Now()
-				err := e.undo(ctx, applyID, st.Undo)
+				err := e.undo(withSlotRelease(ctx, release), applyID, st.Undo)
 				e.Progress.StepUndone(st.ID, time.Since(start), err)
 				mu.Lock()
 				defer mu.Unlock()
@@ -51,48 +52,37 @@ func (e *Executor) rollback(ctx context.Context, applyID string, steps []Journal
 	return undone, errs.ErrorOrNil()
 }
 
-// rollbackGroups splits steps into their plan groups, in order, and joins
-// adjacent groups that only made new workers: with nothing old to bring
-// back, batches protect nothing (as in mergeCreates), and undoing them at
-// once makes the rollback of a killed first apply of 20 workers a second
-// shorter.
-func rollbackGroups(steps []JournalStep) [][]JournalStep {
-	var groups [][]JournalStep
-	for i, st := range steps {
-		if i == 0 || steps[i-1].Group != st.Group {
-			groups = append(groups, nil)
-		}
-		groups[len(groups)-1] = append(groups[len(groups)-1], st)
-	}
+// undoBatches splits journal steps into what rollback undoes together: the
+// plan's groups, except that consecutive groups of worker steps (the
+// batches of a rolling update, of one service or several) are one. Each
+// worker slot is restored on its own and keeps its new container until its
+// old one passes again, so batching them protects nothing on the way back,
+// and restoring every slot at once is what makes a rollback fast.
+func undoBatches(steps []JournalStep) [][]JournalStep {
 	var out [][]JournalStep
-	for _, g := range groups {
-		if n := len(out); n > 0 && onlyNewWorkers(out[n-1]) && onlyNewWorkers(g) {
-			out[n-1] = append(out[n-1], g...)
-			continue
+	for i, st := range steps {
+		switch {
+		case i > 0 && steps[i-1].Group == st.Group:
+		case i > 0 && isWorkerStep(steps[i-1]) && isWorkerStep(st) && allWorkers(out[len(out)-1]):
+		default:
+			out = append(out, nil)
 		}
-		out = append(out, g)
+		out[len(out)-1] = append(out[len(out)-1], st)
 	}
 	return out
 }
 
-func onlyNewWorkers(steps []JournalStep) bool {
+func isWorkerStep(st JournalStep) bool {
+	return strings.HasPrefix(st.Group, plan.GroupWorkersPrefix) && strings.HasPrefix(st.ID, string(plan.KindWorker)+"/")
+}
+
+func allWorkers(steps []JournalStep) bool {
 	for _, st := range steps {
-		if !onlyNewWorker(st) {
+		if !isWorkerStep(st) {
 			return false
 		}
 	}
 	return true
-}
-
-// onlyNewWorker reports whether undoing st only removes a worker this
-// apply made (or nothing, for a step that never started).
-func onlyNewWorker(st JournalStep) bool {
-	u := st.Undo
-	if u == nil {
-		return true
-	}
-	r := u.Restore
-	return u.Op == UndoContainer && r != nil && r.Role == plan.RoleWorker && r.OldID == "" && r.TmpName == ""
 }
 
 // undo carries out one Undo.
@@ -263,6 +253,7 @@ func (e *Executor) restoreOld(ctx context.Context, r *Restore, news []plan.Conta
 	if !r.OldRunning {
 		return nil
 	}
+	releaseSlot(ctx) // waiting for the check is Consul's work, not Docker's
 	return e.waitPassing(ctx, reg.ID, time.Duration(r.Deadline)*time.Millisecond)
 }
 
@@ -287,24 +278,33 @@ func (e *Executor) newContainers(ctx context.Context, applyID string, r *Restore
 }
 
 // removeKept removes the containers a successful apply kept stopped:
-// the replaced and destroyed ones. Consul's own container goes last of all,
-// after the journal (which lives in it) is deleted.
+// the replaced and destroyed ones, at most Workers at once. Consul's own
+// container goes last of all, after the journal (which lives in it) is
+// deleted, and the network after it.
 func (e *Executor) removeKept(ctx context.Context, consul bool) error {
-	var errs *multierror.Error
+	var kept []*Restore
+	var networks []string
 	for _, st := range e.journal.snapshot() {
 		u := st.Undo
 		if st.Status != plan.JournalDone || u == nil {
 			continue
 		}
 		if u.Restore != nil && u.Restore.Discard && u.Restore.OldID != "" && (u.Restore.Role == plan.RoleConsul) == consul {
-			if err := e.Docker.RemoveContainer(ctx, u.Restore.OldID); err != nil {
-				errs = multierror.Append(errs, fmt.Errorf("remove %s: %w", u.Restore.Name, err))
-			}
+			kept = append(kept, u.Restore)
 		}
 		if consul && u.Op == UndoNone && st.ID == string(plan.KindNetwork)+"/"+u.Name {
-			if err := e.Docker.RemoveNetwork(ctx, u.Name); err != nil {
-				errs = multierror.Append(errs, fmt.Errorf("remove network %s: %w%s", u.Name, err, e.staleEndpointHint(ctx, u.Name, err)))
-			}
+			networks = append(networks, u.Name)
+		}
+	}
+	errs := multierror.Append(nil, bounded(e.Workers, kept, func(r *Restore) error {
+		if err := e.Docker.RemoveContainer(ctx, r.OldID); err != nil {
+			return fmt.Errorf("remove %s: %w", r.Name, err)
+		}
+		return nil
+	}))
+	for _, n := range networks {
+		if err := e.Docker.RemoveNetwork(ctx, n); err != nil {
+			errs = multierror.Append(errs, fmt.Errorf("remove network %s: %w%s", n, err, e.staleEndpointHint(ctx, n, err)))
 		}
 	}
 	return errs.ErrorOrNil()

@@ -22,6 +22,9 @@ var ErrUnsupported = errors.New("not supported by this version of stackctl apply
 
 // operation prepares a step. It only reads.
 func (e *Executor) operation(ctx context.Context, st *runState, step plan.Step) (*operation, error) {
+	if st.destroy {
+		return e.destroyOp(ctx, st, step)
+	}
 	switch step.Kind {
 	case plan.KindNetwork:
 		return e.networkOp(step)

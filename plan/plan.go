@@ -8,8 +8,11 @@ const FormatVersion = 1
 // Steps of one group have no dependency on each other and may run in
 // parallel; groups run in the order their steps appear.
 type Plan struct {
-	FormatVersion int    `json:"format_version"`
-	Stack         string `json:"stack"`
+	FormatVersion int `json:"format_version"`
+	// Mode is ModeDestroy for a plan of removing the whole stack
+	// (ComputeDestroy), "" for Compute's.
+	Mode  string `json:"mode,omitempty"`
+	Stack string `json:"stack"`
 	// StackFile is the stack file the plan was made from, as given.
 	StackFile string `json:"stack_file,omitempty"`
 	Steps     []Step `json:"steps"`

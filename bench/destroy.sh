@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Times `stackctl destroy --auto-approve` of N workers of the reference image
+# against `docker-compose down -t 1` of N containers of the same image, side
+# by side in one run: for each N in COUNTS (default "20 200"), RUNS times
+# (default 3) each, alternating, and prints each time, the medians and
+# their ratio. Only the removal is timed; the apply / `up -d` before it is
+# not. The stackctl stack is the reference one named bench-destroy (LB on
+# 127.0.0.1:18180, Consul on 127.0.0.1:18600), never the primes demo.
+# Needs `make images build`.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+RUNS=${RUNS:-3}
+COUNTS=${COUNTS:-"20 200"}
+STACKCTL=${STACKCTL:-./bin/stackctl}
+PROJECT=stackctl-bench-destroy
+export COMPOSE_HTTP_TIMEOUT=${COMPOSE_HTTP_TIMEOUT:-600} # `up` of 200 can take minutes on a busy engine
+dir=$(mktemp -d)
+cp stacks/primes/nginx.ctmpl "$dir/"
+cat >"$dir/docker-compose.yml" <<'YAML'
+version: "2.4"
+services:
+  web:
+    image: stackctl.local/primes:v1
+    environment: {PRIME_DIGITS: "8"}
+    mem_limit: 64m
+    cpus: 0.25
+YAML
+stackfile() { # stackfile N: the reference stack as bench-destroy with N workers
+	sed -e 's/^name: primes/name: bench-destroy/' -e 's/127.0.0.1:8500:8500/127.0.0.1:18600:8500/' \
+		-e 's/127.0.0.1:8080:80/127.0.0.1:18180:80/' -e "s/replicas: 20/replicas: $1/" \
+		-e 's/healthy_deadline: 60s/healthy_deadline: 600s/' stacks/primes/stack.yaml >"$dir/stack.yaml"
+}
+compose() { # output kept in $dir/out, shown when it fails
+	docker-compose -p "$PROJECT" -f "$dir/docker-compose.yml" "$@" >"$dir/out" 2>&1 || { tail -20 "$dir/out" >&2; exit 1; }
+}
+stackctl() { "$STACKCTL" "$@" -f "$dir/stack.yaml" --auto-approve >"$dir/out" 2>&1 || { cat "$dir/out" >&2; exit 1; }; }
+now() { date +%s.%N; }
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+trap '("$STACKCTL" destroy -f "$dir/stack.yaml" --auto-approve; docker-compose -p "$PROJECT" -f "$dir/docker-compose.yml" down -t 1) >/dev/null 2>&1 || true; rm -rf "$dir"' EXIT
+uptime
+for n in $COUNTS; do
+	stackfile "$n"
+	s=() c=()
+	for i in $(seq "$RUNS"); do
+		stackctl apply
+		start=$(now)
+		stackctl destroy
+		t=$(echo "$(now) - $start" | bc)
+		if [[ -n "${BENCH_LOG:-}" ]]; then cp "$dir/out" "$BENCH_LOG.$n.$i"; fi
+		if docker ps -aq --filter label=io.stackctl.stack=bench-destroy | grep -q .; then
+			echo "destroy left containers behind" >&2; exit 1
+		fi
+		s+=("$t")
+		compose up -d --scale web="$n"
+		start=$(now)
+		compose down -t 1
+		u=$(echo "$(now) - $start" | bc)
+		c+=("$u")
+		printf 'N=%d run %d: stackctl destroy %.2fs, docker-compose down -t 1 %.2fs\n' "$n" "$i" "$t" "$u"
+	done
+	ms=$(printf '%s\n' "${s[@]}" | median)
+	mc=$(printf '%s\n' "${c[@]}" | median)
+	printf 'N=%d medians of %d: stackctl destroy %.2fs, docker-compose down -t 1 %.2fs, ratio %.2f\n' \
+		"$n" "$RUNS" "$ms" "$mc" "$(echo "$ms / $mc" | bc -l)"
+done
+uptime

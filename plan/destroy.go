@@ -1,0 +1,123 @@
+package plan
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/stackctl/stackctl/spec"
+)
+
+// ModeDestroy is the Mode of a plan that removes the whole stack: its steps
+// remove objects for good, with no undo, and apply does not roll a failed
+// destroy back (the next destroy removes what is left).
+const ModeDestroy = "destroy"
+
+// Groups of a destroy plan, in the order they run. The LB goes first: once
+// it is gone nothing routes to the workers, so their containers go all at
+// once, without waiting for the LB to re-render. With an external Consul
+// the workers' registrations leave it at the same time and the stack's KV
+// keys next; a managed Consul holds them in its container, and they go with
+// it. Consul's own container and the network go last, after the apply
+// journal that lives in Consul.
+const (
+	GroupDestroyLB      = "destroy/lb"
+	GroupDestroyWorkers = "destroy/workers"
+	GroupDestroyKV      = "destroy/kv"
+	GroupDestroyConsul  = "destroy/consul"
+	GroupDestroyNetwork = "destroy/network"
+)
+
+// destroyReason is every destroy step's reason, but Consul's.
+const destroyReason = "stack is being destroyed"
+
+// ComputeDestroy is the plan of removing exactly what the stack owns: every
+// container labelled for it, its network, its registrations and its KV
+// keys. Like Compute it is pure, and ignores anything not labelled for the
+// stack even if the observer let it through.
+func ComputeDestroy(s *spec.Stack, observed *State) *Plan {
+	o := ownedOnly(s.Name, observed)
+	p := &Plan{FormatVersion: FormatVersion, Mode: ModeDestroy, Stack: s.Name, StackFile: s.File, Steps: []Step{}}
+	add := func(group string, steps []Step) {
+		sortRemovals(steps)
+		for _, st := range steps {
+			st.Group = group
+			st.ID = string(st.Kind) + "/" + st.Target
+			p.Steps = append(p.Steps, st)
+			p.Summary.count(st.Action)
+		}
+	}
+	var lbs, workers, consul, kv []Step
+	holder := false // the managed Consul container, which holds registrations and keys
+	for i := range o.Containers {
+		c := &o.Containers[i]
+		st := Step{Action: ActionDestroy, Kind: kindOf(c), Target: c.Name, Service: c.Service(), Slot: c.Slot(),
+			Reason: destroyReason}
+		switch st.Kind {
+		case KindLB:
+			lbs = append(lbs, st)
+		case KindConsul:
+			st.Reason = destroyReason + " (last: it holds the apply journal)"
+			if s.Consul.Managed() && c.Name == s.ConsulContainerName() {
+				holder = true
+				st.Reason = destroyReason + consulHolds(o)
+			}
+			consul = append(consul, st)
+		default:
+			workers = append(workers, st)
+		}
+	}
+	if !holder {
+		workers = append(workers, deregistrations(o)...)
+		kv = kvRemovals(s, o)
+	}
+	var network []Step
+	if o.Network != nil {
+		network = append(network, Step{Action: ActionDestroy, Kind: KindNetwork, Target: o.Network.Name, Reason: destroyReason})
+	}
+	add(GroupDestroyLB, lbs)
+	add(GroupDestroyWorkers, workers)
+	add(GroupDestroyKV, kv)
+	add(GroupDestroyConsul, consul)
+	add(GroupDestroyNetwork, network)
+	return p
+}
+
+// consulHolds says what the managed Consul's container takes with it: it
+// keeps its data in the container, so its registrations and keys need no
+// removal of their own.
+func consulHolds(o *State) string {
+	n := len(o.Consul.Registrations)
+	keys := 0
+	for _, v := range []*string{o.Consul.LBTemplate, o.Consul.LBStatus} {
+		if v != nil {
+			keys++
+		}
+	}
+	if n+keys == 0 {
+		return " (last: it holds the apply journal)"
+	}
+	return fmt.Sprintf(" (last: it holds the apply journal; its %d registration(s) and %d key(s) go with it)", n, keys)
+}
+
+func deregistrations(o *State) []Step {
+	var out []Step
+	for _, r := range o.Consul.Registrations {
+		slot, _ := strconv.Atoi(r.Meta[MetaSlot])
+		out = append(out, Step{Action: ActionDeregister, Kind: KindRegistration, Target: r.ID,
+			Service: r.Meta[MetaService], Slot: max(slot, 0), Reason: destroyReason})
+	}
+	return out
+}
+
+func kvRemovals(s *spec.Stack, o *State) []Step {
+	var out []Step
+	for _, k := range []struct {
+		key string
+		val *string
+	}{{KVLBTemplate, o.Consul.LBTemplate}, {KVLBStatus, o.Consul.LBStatus}} {
+		if k.val != nil {
+			out = append(out, Step{Action: ActionDestroy, Kind: KindTemplate, Target: s.KVPrefix() + k.key, Reason: destroyReason})
+		}
+	}
+	return out
+}
