@@ -15,6 +15,7 @@ import (
 	"github.com/stackctl/stackctl/internal/consulapi"
 	"github.com/stackctl/stackctl/internal/lbsync"
 	"github.com/stackctl/stackctl/internal/tmpl"
+	"github.com/stackctl/stackctl/plan"
 )
 
 func newLBCmd() *cobra.Command {
@@ -121,6 +122,17 @@ func runLB(ctx context.Context, cmd *cobra.Command, o lbRunOptions, command []st
 	consul, err := consulapi.NewWatcher(o.consul, "")
 	if err != nil {
 		return exitWith(exitFailure, err)
+	}
+	// A template whose nginx resolves upstreams at Consul's DNS interface
+	// reads its address with {{env "STACKCTL_CONSUL_DNS"}}.
+	if _, set := os.LookupEnv(plan.ConsulDNSEnv); !set {
+		addr := o.consul
+		if addr == "" {
+			addr = os.Getenv("CONSUL_HTTP_ADDR")
+		}
+		if err := os.Setenv(plan.ConsulDNSEnv, plan.ConsulDNSAddress(addr)); err != nil {
+			return exitWith(exitFailure, err)
+		}
 	}
 	// Docker stops a container with its STOPSIGNAL (SIGQUIT for the nginx
 	// image) or SIGTERM; a terminal sends SIGINT. Each is a graceful stop.
