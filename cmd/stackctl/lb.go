@@ -88,6 +88,10 @@ that would remove instances wait: a restarted Consul reports every health
 check critical until it has run it again. If it is unreachable at start, the
 template is rendered with no instances (its {{else}} case) so nginx can start.
 
+Renders (and COMMAND) see STACKCTL_CONSUL_DNS, the --consul agent's host at
+Consul's DNS port 8600, for a template whose nginx resolves its upstream
+servers in Consul itself: resolver {{env "STACKCTL_CONSUL_DNS"}} valid=1s;
+
 SIGTERM, SIGINT and SIGQUIT stop COMMAND gracefully with SIGQUIT; stackctl
 exits with its status. If COMMAND exits on its own, so does stackctl.`,
 		Example: `  # in the load balancer container (its entrypoint):
