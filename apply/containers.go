@@ -27,12 +27,8 @@ func ConsulCommand(s *spec.Stack) []string {
 // supervising nginx (see cmd/stackctl/lb.go). It renders to conf.d (the
 // flag's default) or, for a whole-nginx.conf template, to nginx.conf.
 func LBCommand(s *spec.Stack) []string {
-	consul := "http://" + s.ConsulContainerName() + ":8500"
-	if !s.Consul.Managed() {
-		consul = s.Consul.Address
-	}
 	cmd := []string{"stackctl", "lb", "run",
-		"--consul", consul,
+		"--consul", plan.LBConsulAddress(s),
 		"--template-key", s.KVPrefix() + plan.KVLBTemplate,
 		"--status-key", s.KVPrefix() + plan.KVLBStatus}
 	if s.LB != nil && s.LB.WholeConfig() {

@@ -243,7 +243,8 @@ func (s *stack) lbConfigSHA() string {
 }
 
 // waitLB waits until the LB has rendered n instances and nothing changed
-// for a second.
+// for a second. In resolve mode (the template reads no service) nothing
+// renders the instances: it waits until n pass, then for nginx's lookup.
 func (s *stack) waitLB(n int) {
 	s.t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
@@ -256,11 +257,22 @@ func (s *stack) waitLB(n int) {
 				if st.OK && st.Instances == n && time.Since(st.RenderedAt) > time.Second {
 					return
 				}
+				if st.OK && st.Instances == 0 && s.resolveMode() && s.passing() == n {
+					time.Sleep(3 * time.Second) // plan.LBResolve.Lag with valid=1s
+					return
+				}
 			}
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
 	s.t.Fatalf("LB never settled on %d instances: last status %+v", n, last)
+}
+
+// resolveMode reports whether the stack's template has nginx resolve the
+// workers itself.
+func (s *stack) resolveMode() bool {
+	b, err := os.ReadFile(filepath.Join(s.dir, "nginx.ctmpl"))
+	return err == nil && strings.Contains(string(b), " resolve ")
 }
 
 // planIsEmpty reports whether `stackctl plan` finds nothing to do.

@@ -300,7 +300,7 @@ func (e *Executor) fail(ctx context.Context, st *runState, group []plan.Step, er
 	// the rollback does changes what the LB renders (waiting for a render
 	// that never comes would add LBSettle to every such rollback).
 	if undid(r.RolledBack, plan.KindWorker) || undid(r.RolledBack, plan.KindRegistration) {
-		e.waitLB(rb, time.Now().UTC())
+		e.waitLBMembership(rb, time.Now().UTC())
 	}
 	if r.RollbackErr == nil {
 		if c := e.consulClient(); c != nil && !undid(r.RolledBack, plan.KindConsul) {

@@ -133,7 +133,7 @@ func (e *Executor) checkOutput(ctx context.Context, id string) string {
 }
 
 // deregister removes a registration and, when it was passing (so in the LB),
-// waits until the LB has re-rendered without it.
+// waits until the LB no longer sends it new requests (waitLBMembership).
 func (e *Executor) deregister(ctx context.Context, id string) error {
 	c := e.consulClient()
 	status, err := c.Status(ctx, id)
@@ -144,9 +144,46 @@ func (e *Executor) deregister(ctx context.Context, id string) error {
 		return fmt.Errorf("deregister %s: %w", id, err)
 	}
 	if status == plan.CheckPassing {
-		e.waitLB(ctx, time.Now().UTC())
+		e.waitLBMembership(ctx, time.Now().UTC())
 	}
 	return nil
+}
+
+// waitLBMembership waits until the stack's LB routes by a change of the
+// passing set made at since. How depends on the template's mode: in
+// template mode the LB renders the change and reloads nginx (waitLB); in
+// resolve mode (plan.LBResolve) nothing is rendered, and nginx takes the
+// change from Consul's DNS within the resolver's lag. A template that does
+// both gets both waits, and one that cannot be checked the render wait, as
+// before there were modes.
+func (e *Executor) waitLBMembership(ctx context.Context, since time.Time) {
+	if !e.lbRunning(ctx) {
+		return
+	}
+	t := e.lbTarget()
+	if t.renders {
+		e.waitLB(ctx, since)
+	}
+	if t.resolveLag > 0 {
+		sleepUntil(ctx, since.Add(t.resolveLag))
+	}
+}
+
+// sleepUntil waits until t, or until ctx ends.
+func sleepUntil(ctx context.Context, t time.Time) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(time.Until(t)):
+	}
+}
+
+// lbRunning reports whether the stack has an LB container that runs.
+func (e *Executor) lbRunning(ctx context.Context) bool {
+	if e.Stack.LB == nil {
+		return false
+	}
+	lb, err := e.Docker.InspectContainer(ctx, e.Stack.LBContainerName())
+	return err == nil && lb != nil && lb.Running()
 }
 
 // waitLB waits until the stack's LB has rendered after since (so without a
@@ -154,11 +191,7 @@ func (e *Executor) deregister(ctx context.Context, id string) error {
 // there is nothing to wait for. A silent LB is waited out, not an error:
 // nginx retries a vanished upstream on the next one anyway.
 func (e *Executor) waitLB(ctx context.Context, since time.Time) {
-	if e.Stack.LB == nil {
-		return
-	}
-	lb, err := e.Docker.InspectContainer(ctx, e.Stack.LBContainerName())
-	if err != nil || lb == nil || !lb.Running() {
+	if !e.lbRunning(ctx) {
 		return
 	}
 	key := e.Stack.KVPrefix() + plan.KVLBStatus
@@ -226,8 +259,13 @@ const lbInstancesWait = 15 * time.Second
 // worker, so that an apply ends with all of them behind it. A template that
 // reads fewer instances is not an error: the wait just ends. A render with
 // the workers in that nginx rejects is: the LB would go on serving the
-// config it had without them.
+// config it had without them. In resolve mode nothing renders the workers:
+// nginx looks them up itself, within the resolver's lag.
 func (e *Executor) waitLBInstances(ctx context.Context, t lbTarget, since time.Time) error {
+	if !t.renders {
+		sleepUntil(ctx, time.Now().Add(t.resolveLag))
+		return nil
+	}
 	want := 0
 	for _, svc := range e.Stack.Services {
 		want += svc.Replicas

@@ -79,14 +79,24 @@ type lbTarget struct {
 	template string // the template's KV key, for messages
 	sum      string
 	expected int
+	// renders: the LB renders (and reloads nginx) when workers come and
+	// go. Only a template in resolve mode that reads no service does not.
+	renders bool
+	// resolveLag bounds how long nginx takes to follow Consul by DNS in
+	// resolve mode (plan.LBResolve.Lag); 0 in template mode.
+	resolveLag time.Duration
 }
 
 func (e *Executor) lbTarget() lbTarget {
-	t := lbTarget{key: e.Stack.KVPrefix() + plan.KVLBStatus, template: e.Stack.KVPrefix() + plan.KVLBTemplate}
+	t := lbTarget{key: e.Stack.KVPrefix() + plan.KVLBStatus, template: e.Stack.KVPrefix() + plan.KVLBTemplate, renders: true}
 	if e.Stack.LB != nil {
 		t.sum = lbsync.TemplateSum(e.Stack.LB.TemplateSource)
 		if c := plan.CheckLBTemplate(e.Stack); c != nil {
 			t.expected = c.Instances
+			if c.Resolve != nil && c.Error == "" {
+				t.resolveLag = c.Resolve.Lag()
+				t.renders = c.RendersMembership()
+			}
 		}
 	}
 	return t

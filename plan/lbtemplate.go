@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/stackctl/stackctl/internal/tmpl"
 	"github.com/stackctl/stackctl/spec"
@@ -44,6 +45,9 @@ type LBTemplate struct {
 	Instances int `json:"instances"`
 	// ReadsKeys: the template reads Consul KV keys, rendered here as empty.
 	ReadsKeys bool `json:"reads_keys,omitempty"`
+	// Resolve is set when nginx resolves upstream servers at run time
+	// (resolve mode), so membership changes need no render.
+	Resolve *LBResolve `json:"resolve,omitempty"`
 	// Error is why the template does not parse or render (FILE:LINE:COL:
 	// message); the other counts are then zero.
 	Error string `json:"error,omitempty"`
@@ -78,7 +82,7 @@ func CheckLBTemplate(s *spec.Stack) *LBTemplate {
 		return out
 	}
 	data := expectedData{s: s}
-	_, deps, err := t.Render(context.Background(), data)
+	rendered, deps, err := t.Render(context.Background(), data)
 	if err != nil {
 		out.Error, out.Err = err.Error(), err
 		return out
@@ -94,8 +98,13 @@ func CheckLBTemplate(s *spec.Stack) *LBTemplate {
 		out.Instances += n
 	}
 	out.ReadsKeys = len(deps.Keys) > 0
+	out.Resolve = scanResolve(string(rendered))
 	return out
 }
+
+// RendersMembership reports whether the LB renders (and reloads nginx)
+// when workers come and go: the template reads some service.
+func (t *LBTemplate) RendersMembership() bool { return t != nil && len(t.Services) > 0 }
 
 // templateFile is the template's path relative to where the stack file's
 // path was given from, as errors in the stack file are named.
@@ -108,7 +117,8 @@ func templateFile(s *spec.Stack) string {
 }
 
 // expectedData serves a template the stack's declared workers, all passing.
-// It knows no tags; KV keys read as empty and the environment as unset.
+// It knows no tags; KV keys read as empty and the environment as unset
+// (but for ConsulDNSEnv).
 type expectedData struct{ s *spec.Stack }
 
 var _ tmpl.EnvData = expectedData{}
@@ -155,7 +165,24 @@ func (d expectedData) Services(context.Context) ([]tmpl.CatalogService, error) {
 
 func (d expectedData) Key(context.Context, string) (string, bool, error) { return "", true, nil }
 
-func (d expectedData) Env(string) (string, bool) { return "", false }
+// Env is unset but for what `stackctl lb run` sets itself: the address of
+// Consul's DNS interface, as the stack's LB is told where Consul is.
+func (d expectedData) Env(name string) (string, bool) {
+	if name != ConsulDNSEnv {
+		return "", false
+	}
+	return ConsulDNSAddress(LBConsulAddress(d.s)), true
+}
+
+// LBConsulAddress is the Consul agent the stack's LB talks to: the
+// managed server by its container name on the stack network, else the
+// agent the stack names.
+func LBConsulAddress(s *spec.Stack) string {
+	if !s.Consul.Managed() {
+		return s.Consul.Address
+	}
+	return "http://" + s.ConsulContainerName() + ":8500"
+}
 
 // Summary is the one-line account validate and plan print:
 // `include form (/etc/nginx/conf.d/stackctl.conf), renders 20 instances of "web"`.
@@ -184,6 +211,13 @@ func (t *LBTemplate) Summary() string {
 	}
 	if t.ReadsKeys {
 		s += "; KV keys read as empty"
+	}
+	if r := t.Resolve; r != nil {
+		s += "; nginx resolves upstream " + strings.Join(r.Upstreams, ", ") + " at run time"
+		if r.Valid != "" {
+			s += " (resolver valid=" + r.Valid + ")"
+		}
+		s += ": no reload when workers come and go"
 	}
 	return s
 }

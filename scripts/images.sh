@@ -120,8 +120,9 @@ consul_image() {
 # --- nginx-base ----------------------------------------------------------------
 
 # debian_mirror prints the Debian archive apt already uses, so that the image
-# is built from the same (possibly local or snapshot) mirror as the host.
-# DEBIAN_MIRROR overrides it.
+# is built from the same (possibly local or snapshot) mirror as the host; the
+# archive that serves the host's bookworm serves sid too. DEBIAN_MIRROR
+# overrides it.
 debian_mirror() {
 	if [[ -n "${DEBIAN_MIRROR:-}" ]]; then
 		printf '%s\n' "$DEBIAN_MIRROR"
@@ -165,12 +166,15 @@ debian_mirror() {
 	printf '%s\n' "$mirror"
 }
 
-# nginx_rootfs DIR MIRROR: a minimal bookworm with nginx-light, without what a
-# container never reads. Its own source is part of the image's inputs hash, so
-# editing this recipe rebuilds the image.
+# nginx_rootfs DIR MIRROR: a minimal Debian $NGINX_SUITE with $NGINX_PACKAGE,
+# without what a container never reads. Its own source, the suite and the
+# package are the image's inputs hash, so editing this recipe rebuilds it.
+# (sid's nginx package is nginx itself: nginx-light is gone; without
+# recommends it adds only nginx-common, which holds /etc/nginx.)
+readonly NGINX_SUITE=sid NGINX_PACKAGE=nginx
 nginx_rootfs() {
 	local dir=$1 mirror=$2
-	quietly debootstrap --variant=minbase --include=nginx-light bookworm "$dir" "$mirror"
+	quietly debootstrap --variant=minbase --include="$NGINX_PACKAGE" "$NGINX_SUITE" "$dir" "$mirror"
 	rm -rf "${dir:?}"/var/lib/apt/lists/* "${dir:?}"/var/cache/apt/* "${dir:?}"/var/cache/debconf/*-old \
 		"${dir:?}"/usr/share/man/* "${dir:?}"/usr/share/info/* "${dir:?}"/usr/share/locale/* \
 		"${dir:?}"/usr/share/lintian "${dir:?}"/debootstrap
@@ -185,7 +189,7 @@ nginx_rootfs() {
 
 nginx_base_image() {
 	local inputs dir mirror
-	inputs=$(declare -f nginx_rootfs | hash_stdin)
+	inputs=$({ declare -f nginx_rootfs; echo "$NGINX_SUITE $NGINX_PACKAGE"; } | hash_stdin)
 	needs_build "$NGINX_BASE_IMAGE" "$inputs" || return 0
 	command -v debootstrap >/dev/null || die "debootstrap is missing: run scripts/deps.sh (make deps) to install it"
 	[[ $(id -u) -eq 0 ]] || die "debootstrap needs root to build $NGINX_BASE_IMAGE: run 'sudo make images' once"

@@ -6,7 +6,7 @@ import "time"
 // reference lists the same values; keep them in step.
 const (
 	DefaultConsulImage = "stackctl.local/consul:1.14.8"
-	DefaultLBImage     = "stackctl.local/nginx:1.22"
+	DefaultLBImage     = "stackctl.local/nginx:1.30"
 
 	DefaultReplicas   = 1
 	DefaultDockerfile = "Dockerfile"

@@ -211,7 +211,8 @@ func TestExampleStacks(t *testing.T) {
 			t.Errorf("%s: %v", file, err)
 			continue
 		}
-		if st.LB == nil || !strings.Contains(st.LB.TemplateSource, `service "web"`) {
+		// Template mode reads the service, resolve mode names it to nginx.
+		if st.LB == nil || !strings.Contains(st.LB.TemplateSource, `service "web"`) && !strings.Contains(st.LB.TemplateSource, `service=web resolve`) {
 			t.Errorf("%s: LB template not read: %+v", file, st.LB)
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/stackctl/stackctl/internal/consulapi"
 	"github.com/stackctl/stackctl/internal/lbsync"
 	"github.com/stackctl/stackctl/internal/tmpl"
+	"github.com/stackctl/stackctl/plan"
 )
 
 func newLBCmd() *cobra.Command {
@@ -87,6 +88,10 @@ that would remove instances wait: a restarted Consul reports every health
 check critical until it has run it again. If it is unreachable at start, the
 template is rendered with no instances (its {{else}} case) so nginx can start.
 
+Renders (and COMMAND) see STACKCTL_CONSUL_DNS, the --consul agent's host at
+Consul's DNS port 8600, for a template whose nginx resolves its upstream
+servers in Consul itself: resolver {{env "STACKCTL_CONSUL_DNS"}} valid=1s;
+
 SIGTERM, SIGINT and SIGQUIT stop COMMAND gracefully with SIGQUIT; stackctl
 exits with its status. If COMMAND exits on its own, so does stackctl.`,
 		Example: `  # in the load balancer container (its entrypoint):
@@ -121,6 +126,17 @@ func runLB(ctx context.Context, cmd *cobra.Command, o lbRunOptions, command []st
 	consul, err := consulapi.NewWatcher(o.consul, "")
 	if err != nil {
 		return exitWith(exitFailure, err)
+	}
+	// A template whose nginx resolves upstreams at Consul's DNS interface
+	// reads its address with {{env "STACKCTL_CONSUL_DNS"}}.
+	if _, set := os.LookupEnv(plan.ConsulDNSEnv); !set {
+		addr := o.consul
+		if addr == "" {
+			addr = os.Getenv("CONSUL_HTTP_ADDR")
+		}
+		if err := os.Setenv(plan.ConsulDNSEnv, plan.ConsulDNSAddress(addr)); err != nil {
+			return exitWith(exitFailure, err)
+		}
 	}
 	// Docker stops a container with its STOPSIGNAL (SIGQUIT for the nginx
 	// image) or SIGTERM; a terminal sends SIGINT. Each is a graceful stop.

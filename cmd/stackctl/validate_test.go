@@ -131,9 +131,9 @@ func TestValidateValidFiles(t *testing.T) {
 		want string
 	}{
 		{[]string{"validate", "-f", "stack.example.yaml"}, `stack.example.yaml: valid (stack "primes": 1 service, 20 workers)
-lb template stacks/primes/nginx.ctmpl: include form (detected, rendered to /etc/nginx/conf.d/stackctl.conf), renders 20 instances of "web" (at their container names)`},
+lb template stacks/primes/nginx.ctmpl: include form (detected, rendered to /etc/nginx/conf.d/stackctl.conf), reads no service; nginx resolves upstream web at run time (resolver valid=1s): no reload when workers come and go`},
 		{[]string{"validate", "--file=stacks/primes/stack.yaml"}, `stacks/primes/stack.yaml: valid (stack "primes": 1 service, 20 workers)
-lb template stacks/primes/nginx.ctmpl: include form (detected, rendered to /etc/nginx/conf.d/stackctl.conf), renders 20 instances of "web" (at their container names)`},
+lb template stacks/primes/nginx.ctmpl: include form (detected, rendered to /etc/nginx/conf.d/stackctl.conf), reads no service; nginx resolves upstream web at run time (resolver valid=1s): no reload when workers come and go`},
 		{[]string{"validate", "-f", "spec/testdata/valid/minimal.yaml"}, `spec/testdata/valid/minimal.yaml: valid (stack "minimal": 1 service, 1 worker)`},
 		{[]string{"validate", "-f", "spec/testdata/valid/build.yaml"}, `spec/testdata/valid/build.yaml: valid (stack "built": 1 service, 1 worker)`},
 	}

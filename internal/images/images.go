@@ -6,8 +6,8 @@ package images
 // Keep in step with scripts/images.env; TestNamesMatchImagesEnv checks it.
 const (
 	Consul    = "stackctl.local/consul:1.14.8"
-	NginxBase = "stackctl.local/nginx-base:bookworm"
-	Nginx     = "stackctl.local/nginx:1.22"
+	NginxBase = "stackctl.local/nginx-base:sid"
+	Nginx     = "stackctl.local/nginx:1.30"
 	PrimesV1  = "stackctl.local/primes:v1"
 	PrimesV2  = "stackctl.local/primes:v2"
 	PrimesBad = "stackctl.local/primes:bad"

@@ -1,4 +1,4 @@
-# nginx from Debian bookworm (nginx-base, made by debootstrap + docker import)
+# nginx 1.30 from Debian sid (nginx-base, made by debootstrap + docker import)
 # plus the stackctl binary that will render and reload its config.
 ARG NGINX_BASE_IMAGE
 FROM ${NGINX_BASE_IMAGE}
