@@ -41,9 +41,15 @@ stackfile() { # stackfile IMAGE
 }
 
 cleanup() {
-	[[ -f $dir/stack.yaml ]] && "$STACKCTL" destroy -f "$dir/stack.yaml" --auto-approve >/dev/null 2>&1 || true
+	if [[ -f $dir/stack.yaml ]] && ! "$STACKCTL" destroy -f "$dir/stack.yaml" --auto-approve >"$dir/destroy.out" 2>&1; then
+		cat "$dir/destroy.out" >&2
+	fi
 	docker service rm bench-swarm >/dev/null 2>&1 || true
-	if $swarm_made; then docker swarm leave --force >/dev/null 2>&1 || true; fi
+	if $swarm_made; then
+		docker swarm leave --force >/dev/null 2>&1 || true
+		# swarm init made it; leaving swarm mode does not remove it.
+		docker network rm docker_gwbridge >/dev/null 2>&1 || true
+	fi
 	if [[ -n $wrk_pid ]]; then kill "$wrk_pid" 2>/dev/null || true; fi
 	rm -rf "$dir"
 }
