@@ -19,10 +19,13 @@ import (
 )
 
 // writeWithLB writes a stack of replicas primes workers behind the LB,
-// every host port picked by Docker.
+// every host port picked by Docker. The LB uses the template-mode site
+// (nginx-rendered.ctmpl): it renders and reloads as workers come and go, and
+// those reloads are what `logs lb` must show. The reference template's
+// resolve mode never reloads.
 func (s *e2eStack) writeWithLB(replicas int) {
 	s.t.Helper()
-	tmpl, err := os.ReadFile("../../stacks/primes/nginx.ctmpl")
+	tmpl, err := os.ReadFile("../../stacks/primes/nginx-rendered.ctmpl")
 	if err != nil {
 		s.t.Fatal(err)
 	}
