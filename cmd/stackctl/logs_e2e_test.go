@@ -3,14 +3,12 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/http"
 	"os"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -58,21 +56,10 @@ lb:
 
 // lineCollector is the stdout of a stackctl that keeps running: the test
 // reads the lines so far while it writes more.
-type lineCollector struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (c *lineCollector) Write(p []byte) (int, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.buf.Write(p)
-}
+type lineCollector struct{ syncBuffer }
 
 func (c *lineCollector) lines() []string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return strings.SplitAfter(c.buf.String(), "\n")
+	return strings.SplitAfter(c.String(), "\n")
 }
 
 // waitUntil polls the lines until done says yes or the deadline passes.
