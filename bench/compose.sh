@@ -6,19 +6,11 @@
 # or run bench/sidebyside.sh for both in one run.
 set -euo pipefail
 RUNS=${RUNS:-5}
+PRIMES_COMPOSE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/primes-compose.yml
 PROJECT=stackctl-bench-compose
 dir=$(mktemp -d)
-trap 'docker-compose -p "$PROJECT" -f "$dir/docker-compose.yml" down -t 1 >/dev/null 2>&1 || true; rm -rf "$dir"' EXIT
-cat >"$dir/docker-compose.yml" <<'YAML'
-version: "2.4"
-services:
-  web:
-    image: stackctl.local/primes:v1
-    environment: {PRIME_DIGITS: "8"}
-    mem_limit: 64m
-    cpus: 0.25
-YAML
-compose() { docker-compose -p "$PROJECT" -f "$dir/docker-compose.yml" "$@"; }
+trap 'docker-compose -p "$PROJECT" -f "$PRIMES_COMPOSE" down -t 1 >/dev/null 2>&1 || true; rm -rf "$dir"' EXIT
+compose() { docker-compose -p "$PROJECT" -f "$PRIMES_COMPOSE" "$@"; }
 times=()
 for i in $(seq "$RUNS"); do
 	compose down -t 1 >/dev/null 2>&1 || true

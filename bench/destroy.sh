@@ -12,31 +12,23 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 RUNS=${RUNS:-3}
 COUNTS=${COUNTS:-"20 200"}
 STACKCTL=${STACKCTL:-./bin/stackctl}
+PRIMES_COMPOSE=bench/primes-compose.yml # the script runs from the repository root
 PROJECT=stackctl-bench-destroy
 export COMPOSE_HTTP_TIMEOUT=${COMPOSE_HTTP_TIMEOUT:-600} # `up` of 200 can take minutes on a busy engine
 dir=$(mktemp -d)
 cp stacks/primes/nginx.ctmpl "$dir/"
-cat >"$dir/docker-compose.yml" <<'YAML'
-version: "2.4"
-services:
-  web:
-    image: stackctl.local/primes:v1
-    environment: {PRIME_DIGITS: "8"}
-    mem_limit: 64m
-    cpus: 0.25
-YAML
 stackfile() { # stackfile N: the reference stack as bench-destroy with N workers
 	sed -e 's/^name: primes/name: bench-destroy/' -e 's/127.0.0.1:8500:8500/127.0.0.1:18600:8500/' \
 		-e 's/127.0.0.1:8080:80/127.0.0.1:18180:80/' -e "s/replicas: 20/replicas: $1/" \
 		-e 's/healthy_deadline: 60s/healthy_deadline: 600s/' stacks/primes/stack.yaml >"$dir/stack.yaml"
 }
 compose() { # output kept in $dir/out, shown when it fails
-	docker-compose -p "$PROJECT" -f "$dir/docker-compose.yml" "$@" >"$dir/out" 2>&1 || { tail -20 "$dir/out" >&2; exit 1; }
+	docker-compose -p "$PROJECT" -f "$PRIMES_COMPOSE" "$@" >"$dir/out" 2>&1 || { tail -20 "$dir/out" >&2; exit 1; }
 }
 stackctl() { "$STACKCTL" "$@" -f "$dir/stack.yaml" --auto-approve >"$dir/out" 2>&1 || { cat "$dir/out" >&2; exit 1; }; }
 now() { date +%s.%N; }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-trap '("$STACKCTL" destroy -f "$dir/stack.yaml" --auto-approve; docker-compose -p "$PROJECT" -f "$dir/docker-compose.yml" down -t 1) >/dev/null 2>&1 || true; rm -rf "$dir"' EXIT
+trap '("$STACKCTL" destroy -f "$dir/stack.yaml" --auto-approve; docker-compose -p "$PROJECT" -f "$PRIMES_COMPOSE" down -t 1) >/dev/null 2>&1 || true; rm -rf "$dir"' EXIT
 uptime
 for n in $COUNTS; do
 	stackfile "$n"
