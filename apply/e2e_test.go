@@ -231,15 +231,7 @@ func (s *stack) containers() map[string]string {
 // lbConfigSHA is the sha256 of the config nginx serves, as the LB reports it.
 func (s *stack) lbConfigSHA() string {
 	s.t.Helper()
-	b, ok, err := s.consul().KVGet(s.t.Context(), "stackctl/"+s.name+"/lb/status")
-	if err != nil || !ok {
-		s.t.Fatalf("lb status: %v (present %t)", err, ok)
-	}
-	st, err := lbsync.ParseStatus(b)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	return st.ConfigSHA256
+	return s.lbStatus().ConfigSHA256
 }
 
 // waitLB waits until the LB has rendered n instances and nothing changed

@@ -224,32 +224,18 @@ func (e *Executor) lbStatus(ctx context.Context, key string) (lbsync.Status, boo
 // (judgeLBRender), quoting nginx.
 func (e *Executor) waitLBReady(ctx context.Context, since time.Time, limit time.Duration) error {
 	t := e.lbTarget()
-	tctx, cancel := context.WithTimeout(ctx, limit)
-	defer cancel()
-	var last lbsync.Status
-	for {
-		st, ok := e.lbStatus(tctx, t.key)
-		if ok {
-			last = st
-			switch judgeLBRender(st, since, t.sum, t.expected) {
-			case lbServing:
-				return e.waitLBInstances(ctx, t, since)
-			case lbRejected:
-				return t.rejected(st)
-			}
-		}
-		select {
-		case <-tctx.Done():
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			if last.Error != "" {
-				return fmt.Errorf("load balancer not ready within %s: %s", limit, last.Error)
-			}
-			return fmt.Errorf("load balancer not ready within %s: no status at %s", limit, t.key)
-		case <-time.After(pollInterval):
-		}
+	v, last, err := e.awaitLBVerdict(ctx, t, since, limit, pollInterval)
+	switch {
+	case err != nil:
+		return err
+	case v == lbRejected:
+		return t.rejected(last)
+	case v == lbPending && last.Error != "":
+		return fmt.Errorf("load balancer not ready within %s: %s", limit, last.Error)
+	case v == lbPending:
+		return fmt.Errorf("load balancer not ready within %s: no status at %s", limit, t.key)
 	}
+	return e.waitLBInstances(ctx, t, since)
 }
 
 // lbInstancesWait bounds the wait for a new LB to see every worker.

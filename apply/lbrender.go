@@ -122,29 +122,41 @@ func (e *Executor) waitLBTemplate(ctx context.Context, st *runState, since time.
 		return nil
 	}
 	t := e.lbTarget()
-	tctx, cancel := context.WithTimeout(ctx, lbTemplateWait)
+	v, last, err := e.awaitLBVerdict(ctx, t, since, lbTemplateWait, pollInterval/2)
+	switch {
+	case err != nil:
+		return err
+	case v == lbRejected:
+		return t.rejected(last)
+	case v == lbPending:
+		return notRendered(lbTemplateWait, t, last)
+	}
+	if last.ConfigSHA256 != served {
+		awaitReload(ctx) // nginx switches to the new config
+	}
+	return nil
+}
+
+// awaitLBVerdict reads the LB's status every period until judgeLBRender
+// gives a final verdict on t's template rendered after since, or limit
+// passes. It returns the verdict and the status it came from; when time ran
+// out, lbPending and the last status read (zero if none), or ctx's error
+// when ctx itself ended.
+func (e *Executor) awaitLBVerdict(ctx context.Context, t lbTarget, since time.Time, limit, period time.Duration) (lbVerdict, lbsync.Status, error) {
+	tctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 	var last lbsync.Status
 	for {
-		if s, ok := e.lbStatus(tctx, t.key); ok {
-			last = s
-			switch judgeLBRender(s, since, t.sum, t.expected) {
-			case lbServing:
-				if s.ConfigSHA256 != served {
-					awaitReload(ctx) // nginx switches to the new config
-				}
-				return nil
-			case lbRejected:
-				return t.rejected(s)
+		if st, ok := e.lbStatus(tctx, t.key); ok {
+			last = st
+			if v := judgeLBRender(st, since, t.sum, t.expected); v != lbPending {
+				return v, st, nil
 			}
 		}
 		select {
 		case <-tctx.Done():
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			return notRendered(lbTemplateWait, t, last)
-		case <-time.After(pollInterval / 2):
+			return lbPending, last, ctx.Err()
+		case <-time.After(period):
 		}
 	}
 }
