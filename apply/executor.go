@@ -80,6 +80,12 @@ type Executor struct {
 	self     process
 	alive    func(pid int, start uint64) bool
 	tookOver bool // the lock was taken over from a dead holder
+	// lbTarget is what the LB's status is checked against, worked out
+	// once: the stack does not change during a run, and rendering the
+	// template against every declared worker on each LB wait would cost a
+	// render of N instances per replaced slot.
+	lbTargetOnce sync.Once
+	lbTargetVal  lbTarget
 }
 
 // New returns an executor with defaults filled in.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/stackctl/stackctl/internal/lbsync"
 	"github.com/stackctl/stackctl/plan"
+	"github.com/stackctl/stackctl/spec"
 )
 
 // lbTemplateWait bounds the wait for a running LB to render a template
@@ -88,10 +89,15 @@ type lbTarget struct {
 }
 
 func (e *Executor) lbTarget() lbTarget {
-	t := lbTarget{key: e.Stack.KVPrefix() + plan.KVLBStatus, template: e.Stack.KVPrefix() + plan.KVLBTemplate, renders: true}
-	if e.Stack.LB != nil {
-		t.sum = lbsync.TemplateSum(e.Stack.LB.TemplateSource)
-		if c := plan.CheckLBTemplate(e.Stack); c != nil {
+	e.lbTargetOnce.Do(func() { e.lbTargetVal = newLBTarget(e.Stack) })
+	return e.lbTargetVal
+}
+
+func newLBTarget(s *spec.Stack) lbTarget {
+	t := lbTarget{key: s.KVPrefix() + plan.KVLBStatus, template: s.KVPrefix() + plan.KVLBTemplate, renders: true}
+	if s.LB != nil {
+		t.sum = lbsync.TemplateSum(s.LB.TemplateSource)
+		if c := plan.CheckLBTemplate(s); c != nil {
 			t.expected = c.Instances
 			if c.Resolve != nil && c.Error == "" {
 				t.resolveLag = c.Resolve.Lag()
