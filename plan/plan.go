@@ -83,6 +83,14 @@ type Step struct {
 	Service string `json:"service,omitempty"`
 	Slot    int    `json:"slot,omitempty"`
 	Reason  string `json:"reason"`
+	// Replaces is the ID of the container a replace step takes the place
+	// of; apply acts on that container and no other.
+	Replaces string `json:"replaces,omitempty"`
+	// DependsOn lists the IDs of the steps that must have finished before
+	// this one starts; apply runs a step as soon as they have, and nothing
+	// else orders it. A worker step has finished once its new container
+	// serves in the LB's place of the old one (docs/plan-json.md).
+	DependsOn []string `json:"depends_on,omitempty"`
 	// Diff lists the fields that change, sorted by field. For a create it
 	// lists the new object's fields with empty Before.
 	Diff []FieldDiff `json:"diff,omitempty"`
