@@ -78,6 +78,9 @@ func (w *world) observe(t *testing.T, s *spec.Stack) *plan.State {
 
 func (w *world) executor(s *spec.Stack, opts Options) *Executor {
 	opts.LBSettle = 20 * time.Millisecond
+	if opts.Probe == nil {
+		opts.Probe = w.probe
+	}
 	if opts.Holder == "" {
 		opts.Holder = "test"
 	}
@@ -254,6 +257,37 @@ func TestStartFirstKeepsEveryInstancePassing(t *testing.T) {
 		if strings.Contains(c.Name, ".old-") || strings.Contains(c.Name, ".new-") || c.ImageRef == "primes:v1" {
 			t.Errorf("left behind: %s (%s)", c.Name, c.ImageRef)
 		}
+	}
+}
+
+// A start-first replace changes the LB's membership once per slot: one
+// registration of the slot's ID at the new container's address takes the
+// old one out and the new one in; no temporary registration, no
+// deregistration.
+func TestStartFirstChangesMembershipOncePerSlot(t *testing.T) {
+	w := testWorld()
+	mustApply(t, w, stackFile(t, 5, "primes:v1", "start-first", "rollback", 2))
+	from := len(w.events)
+	mustApply(t, w, stackFile(t, 5, "primes:v2", "start-first", "rollback", 2))
+	registered := map[string]int{}
+	for _, ev := range w.events[from:] {
+		f := strings.Fields(ev)
+		switch {
+		case f[0] == "deregister":
+			t.Errorf("%s during a start-first update", ev)
+		case f[0] == "register":
+			registered[f[1]]++
+		}
+	}
+	for slot := 1; slot <= 5; slot++ {
+		id := fmt.Sprintf("unit-web-%d", slot)
+		if registered[id] != 1 {
+			t.Errorf("%s registered %d times, want once", id, registered[id])
+		}
+		delete(registered, id)
+	}
+	if len(registered) > 0 {
+		t.Errorf("other registrations during the update: %v", registered)
 	}
 }
 

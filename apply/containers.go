@@ -2,7 +2,6 @@ package apply
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -107,7 +106,7 @@ func (e *Executor) lbOp(ctx context.Context, st *runState, step plan.Step) (*ope
 	undo := &Undo{Op: UndoContainer, Restore: r}
 	switch {
 	case step.Action == plan.ActionCreate && old == nil:
-		return &operation{undo: undo, do: func(ctx context.Context) error { return e.createLB(ctx, st) }}, nil
+		return &operation{undo: undo, do: func(ctx context.Context) error { return e.createLB(ctx) }}, nil
 	case step.Action == plan.ActionStart && old != nil:
 		return &operation{undo: undo, do: func(ctx context.Context) error {
 			since := time.Now().UTC()
@@ -124,30 +123,21 @@ func (e *Executor) lbOp(ctx context.Context, st *runState, step plan.Step) (*ope
 			if err := e.retire(ctx, old); err != nil {
 				return err
 			}
-			return e.createLB(ctx, st)
+			return e.createLB(ctx)
 		}}, nil
 	}
 	return nil, unsupported(step)
 }
 
-// createLB runs a new LB and waits until it serves. In a group that also
-// writes its template and creates workers (a first apply, see mergeCreates)
-// it starts once the template is in place and is ready once every new
-// worker has passed and been rendered in: it renders them as they pass, so
-// the apply ends a quiescence window after the last worker's check.
-func (e *Executor) createLB(ctx context.Context, st *runState) error {
-	if ok, err := st.await(ctx, plan.KindTemplate); err != nil {
-		return err
-	} else if !ok {
-		return errors.New("not created: writing its template failed")
-	}
+// createLB runs a new LB and waits until it serves. Its template is in
+// Consul already (the plan makes the LB step depend on the template step).
+// In a first apply the workers start beside it: it renders them as they
+// pass, and is ready once it serves them all (waitLBReady).
+func (e *Executor) createLB(ctx context.Context) error {
 	since := time.Now().UTC()
 	if _, err := e.runContainer(ctx, e.lbSpec()); err != nil {
 		return err
 	}
 	releaseSlot(ctx)
-	if ok, err := st.await(ctx, plan.KindWorker); err != nil || !ok {
-		return err // a failed worker fails the group; the LB itself is up
-	}
 	return e.waitLBReady(ctx, since, lbReadyTimeout)
 }

@@ -115,6 +115,9 @@ type Consul interface {
 	// reaches the catalog by the agent's anti-entropy, which SyncNow runs
 	// at once (see waitPassing).
 	LocalStatus(ctx context.Context, id string) (string, error)
+	// Serving reports whether the catalog, what the LB follows, has the
+	// registration id of service at address with every check passing.
+	Serving(ctx context.Context, service, id, address string) (bool, error)
 	SyncNow(ctx context.Context, id string) error
 	KVPut(ctx context.Context, key string, value []byte) error
 	KVDelete(ctx context.Context, key string) error

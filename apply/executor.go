@@ -41,6 +41,8 @@ type Options struct {
 	ConsulReady time.Duration
 	// Progress receives step events; nil: none.
 	Progress Progress
+	// Probe is a new worker's health gate (admit); default HTTPProbe.
+	Probe Prober
 	// FailAfterStep, a test hook: the Nth step to finish (1-based) fails
 	// after doing its work, as if its last action had failed.
 	FailAfterStep int
@@ -108,6 +110,9 @@ func New(s *spec.Stack, docker Docker, dial ConsulDialer, opts Options) *Executo
 	if opts.Progress == nil {
 		opts.Progress = nopProgress{}
 	}
+	if opts.Probe == nil {
+		opts.Probe = HTTPProbe
+	}
 	return &Executor{Stack: s, Docker: docker, Dial: dial, Options: opts, self: thisProcess(), alive: processAlive}
 }
 
@@ -144,31 +149,32 @@ func (e *Executor) Run(ctx context.Context, p *plan.Plan, before *plan.State) *R
 		r.Err = fmt.Errorf("write journal: %w", err)
 		return r
 	}
-	st := &runState{before: before, lbChanges: changesLB(p), destroy: p.Mode == plan.ModeDestroy}
+	st := &runState{before: before, lbChanges: changesLB(p), destroy: p.Mode == plan.ModeDestroy,
+		leaving: newLeaving(ctx)}
 	if createsConsul(p) && e.consulClient() == nil {
 		e.expectConnect()
 	}
-	for _, group := range mergeCreates(p.Groups()) {
-		if err := e.runGroup(ctx, st, group); err != nil {
-			if errors.Is(err, ErrCrashed) {
-				r.Err = err
-				return r
-			}
-			e.endConnect(err) // nobody waits for a Consul that was never created
-			e.fail(ctx, st, group, err, r)
+	if err := e.runGraph(ctx, st, p.Steps); err != nil {
+		if errors.Is(err, ErrCrashed) {
+			st.leaving.callOff() // as a killed process would not stop them
+			r.Err = err
 			return r
 		}
-		if hasGroup(group, plan.GroupConsul) && !e.connectStarted() {
-			e.startConnect(ctx)
-		}
+		e.endConnect(err) // nobody waits for a Consul that was never created
+		e.fail(ctx, st, err, r)
+		return r
 	}
 	if e.expectsConsul() {
 		// A Consul created by this apply is connected in the background:
 		// its journal is written once it answers.
 		if _, err := e.awaitConsul(ctx); err != nil {
-			e.fail(ctx, st, nil, err, r)
+			e.fail(ctx, st, err, r)
 			return r
 		}
+	}
+	if err := st.leaving.wait(); err != nil {
+		e.fail(ctx, st, err, r)
+		return r
 	}
 	r.Done = e.journal.doneIDs()
 	cleanup := multierror.Append(nil, e.removeKept(ctx, false))
@@ -180,45 +186,6 @@ func (e *Executor) Run(ctx context.Context, p *plan.Plan, before *plan.State) *R
 	cleanup = multierror.Append(cleanup, e.removeKept(ctx, true))
 	r.Cleanup = cleanup.ErrorOrNil()
 	return r
-}
-
-// runGroup runs a group's steps in parallel, at most Workers at once, and
-// returns their failures collected.
-func (e *Executor) runGroup(ctx context.Context, st *runState, group []plan.Step) error {
-	st.startGroup(group)
-	sem := make(chan struct{}, e.Workers)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var errs *multierror.Error
-	crashed := false
-	for _, step := range group {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			release := sync.OnceFunc(func() { <-sem })
-			defer release()
-			err := e.runStep(withSlotRelease(ctx, release), st, step)
-			st.finished(step, err)
-			mu.Lock()
-			defer mu.Unlock()
-			if errors.Is(err, ErrCrashed) {
-				crashed = true
-				return
-			}
-			if err != nil {
-				errs = multierror.Append(errs, &StepError{Step: step, Err: err})
-			}
-		}()
-	}
-	wg.Wait()
-	if crashed {
-		return ErrCrashed
-	}
-	if err := e.journal.flush(ctx, e.consulClient()); err != nil {
-		errs = multierror.Append(errs, fmt.Errorf("write journal: %w", err))
-	}
-	return errs.ErrorOrNil()
 }
 
 // runStep records the step's undo in the journal, does it, and records the
@@ -259,7 +226,7 @@ func (e *Executor) runStep(ctx context.Context, st *runState, step plan.Step) er
 	}
 	v := e.journal.set(step.ID, plan.JournalDone, nil, "")
 	if noUndo {
-		v = 0 // written by runGroup
+		v = 0 // written when the run ends
 	}
 	if ferr := e.journal.flushVersion(ctx, e.consulClient(), v); ferr != nil {
 		e.Progress.StepFinished(step, time.Since(start), ferr)
@@ -273,9 +240,12 @@ func (e *Executor) runStep(ctx context.Context, st *runState, step plan.Step) er
 }
 
 // fail handles a failed group: pause or roll back, and fill the report.
-func (e *Executor) fail(ctx context.Context, st *runState, group []plan.Step, err error, r *Report) {
+func (e *Executor) fail(ctx context.Context, st *runState, err error, r *Report) {
 	r.Err = err
 	r.Failed = stepErrors(err)
+	// Old workers not stopped yet stay as they are: the rollback puts
+	// them back in service.
+	st.leaving.callOff()
 	// Roll back even when ctx was cancelled (Ctrl-C): leaving the stack
 	// half-changed is worse than finishing the rollback.
 	rb := context.WithoutCancel(ctx)
@@ -294,19 +264,20 @@ func (e *Executor) fail(ctx context.Context, st *runState, group []plan.Step, er
 		}
 		r.Err = fmt.Errorf("%w; stopped, and took the lock again to undo", ErrLockLost)
 	}
-	if e.pauses(group, r.Failed) {
+	if e.pauses(r.Failed) {
 		r.Paused = true
 		e.journal.pause()
 		_ = e.journal.flush(rb, e.consulClient())
 		return
 	}
+	since := time.Now().UTC()
 	r.RolledBack, r.RollbackErr = e.rollback(rb, e.ApplyID, e.journal.snapshot())
 	// Restored workers and registrations reach the LB by its own render;
 	// a restored template's undo waited for it already, and nothing else
 	// the rollback does changes what the LB renders (waiting for a render
 	// that never comes would add LBSettle to every such rollback).
 	if undid(r.RolledBack, plan.KindWorker) || undid(r.RolledBack, plan.KindRegistration) {
-		e.waitLBMembership(rb, time.Now().UTC())
+		e.waitLBMembership(rb, since)
 	}
 	if r.RollbackErr == nil {
 		if c := e.consulClient(); c != nil && !undid(r.RolledBack, plan.KindConsul) {
@@ -319,7 +290,7 @@ func (e *Executor) fail(ctx context.Context, st *runState, group []plan.Step, er
 
 // pauses reports whether a failure leaves partial state in place: only when
 // every failed step is a worker step of a service with on_failure: pause.
-func (e *Executor) pauses(group []plan.Step, failed []*StepError) bool {
+func (e *Executor) pauses(failed []*StepError) bool {
 	if len(failed) == 0 {
 		return false
 	}
@@ -391,15 +362,6 @@ func releaseSlot(ctx context.Context) {
 	if release, ok := ctx.Value(releaseKey{}).(func()); ok {
 		release()
 	}
-}
-
-func hasGroup(steps []plan.Step, group string) bool {
-	for _, st := range steps {
-		if st.Group == group {
-			return true
-		}
-	}
-	return false
 }
 
 func createsConsul(p *plan.Plan) bool {

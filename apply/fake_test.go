@@ -3,6 +3,7 @@ package apply
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"sort"
@@ -409,6 +410,31 @@ func (c fakeConsul) Status(_ context.Context, id string) (string, error) {
 		return "", nil
 	}
 	return c.w.statusLocked(r), nil
+}
+
+func (c fakeConsul) Serving(_ context.Context, service, id, address string) (bool, error) {
+	c.w.mu.Lock()
+	defer c.w.mu.Unlock()
+	r, ok := c.w.regs[id]
+	return ok && r.Service == service && r.Address == address && c.w.statusLocked(r) == plan.CheckPassing, nil
+}
+
+// probe answers a worker's health URL as the world's container at its
+// address would: passing unless its image is a "bad" one.
+func (w *world) probe(_ context.Context, url string, _ time.Duration) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, c := range w.containers {
+		for _, ip := range c.Networks {
+			if c.Running() && strings.Contains(url, "//"+ip+":") {
+				if strings.Contains(c.ImageRef, "bad") {
+					return errors.New("HTTP 503 Service Unavailable")
+				}
+				return nil
+			}
+		}
+	}
+	return errors.New("connection refused")
 }
 
 func (c fakeConsul) KVPut(_ context.Context, key string, value []byte) error {

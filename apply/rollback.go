@@ -2,6 +2,7 @@ package apply
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -170,10 +171,17 @@ func (e *Executor) restore(ctx context.Context, applyID string, r *Restore) erro
 		return err
 	}
 	var errs *multierror.Error
+	since := time.Now().UTC()
+	served := e.servedByNew(ctx, r, news)
 	if r.OldID != "" {
 		if err := e.restoreOld(ctx, r, news); err != nil {
 			errs = multierror.Append(errs, err)
 		}
+	}
+	if served && r.OldReg != nil {
+		// The slot's registration points at the old container again: the
+		// new one leaves only once the LB no longer routes to it.
+		e.waitLBMembership(ctx, since)
 	}
 	if c := e.consulClient(); c != nil && r.Role == plan.RoleWorker {
 		ids := []string{}
@@ -247,6 +255,20 @@ func (e *Executor) restoreOld(ctx context.Context, r *Restore, news []plan.Conta
 		reg.Check = moveCheck(reg.Check, reg.Address, ip)
 		reg.Address = ip
 	}
+	deadline := time.Duration(r.Deadline) * time.Millisecond
+	if r.OldRunning && reg.Check != nil {
+		// As admit does: the old container is asked itself, and put back
+		// in service passing, at once; the one that replaced it leaves the
+		// LB in the same change.
+		releaseSlot(ctx)
+		switch err := e.awaitHealthy(ctx, reg.ID, reg.Check.URL, reg.Check.Timeout, max(deadline, time.Second)); {
+		case err == nil:
+			reg.Passing = true
+		case errors.Is(err, errProbeUnreachable):
+		default:
+			return err
+		}
+	}
 	if err := e.consulClient().Register(ctx, reg); err != nil {
 		return fmt.Errorf("register %s again: %w", reg.ID, err)
 	}
@@ -254,7 +276,29 @@ func (e *Executor) restoreOld(ctx context.Context, r *Restore, news []plan.Conta
 		return nil
 	}
 	releaseSlot(ctx) // waiting for the check is Consul's work, not Docker's
-	return e.waitPassing(ctx, reg.ID, time.Duration(r.Deadline)*time.Millisecond)
+	if reg.Passing {
+		return e.waitServing(ctx, reg, max(deadline, time.Second))
+	}
+	return e.waitPassing(ctx, reg.ID, deadline)
+}
+
+// servedByNew reports whether the slot's registration points at one of the
+// containers the apply made for it, so that the LB may route to it.
+func (e *Executor) servedByNew(ctx context.Context, r *Restore, news []plan.Container) bool {
+	c := e.consulClient()
+	if c == nil || r.Role != plan.RoleWorker || len(news) == 0 {
+		return false
+	}
+	reg, err := c.Registration(ctx, r.Name)
+	if err != nil || reg == nil {
+		return false
+	}
+	for _, n := range news {
+		if ip := n.IP(e.Stack.NetworkName()); ip != "" && ip == reg.Address {
+			return true
+		}
+	}
+	return false
 }
 
 // newContainers are the containers apply applyID made for a slot.

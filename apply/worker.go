@@ -23,73 +23,53 @@ func (e *Executor) workerOp(ctx context.Context, st *runState, step plan.Step) (
 	if svc == nil {
 		return nil, unsupported(step)
 	}
-	old := slotContainer(st.before, svc.Name, step.Slot, step.Target)
 	r := &Restore{
 		Role: plan.RoleWorker, Service: svc.Name, Slot: step.Slot, Name: step.Target,
 		Deadline: svc.Update.HealthyDeadline.Milliseconds(),
 	}
-	if old != nil {
-		c, err := e.awaitConsul(ctx)
-		if err != nil {
-			return nil, err
-		}
-		reg, err := c.Registration(ctx, step.Target)
-		if err != nil {
-			return nil, fmt.Errorf("read registration %s: %w", step.Target, err)
-		}
-		r.OldID, r.OldRunning, r.OldReg = old.ID, old.Running(), reg
-	}
 	undo := &Undo{Op: UndoContainer, Restore: r}
-	switch {
-	case step.Action == plan.ActionCreate && old == nil:
+	var old *plan.Container
+	switch step.Action {
+	case plan.ActionCreate:
 		return &operation{undo: undo, do: func(ctx context.Context) error {
-			// A Consul server created in the same group starts first: its
-			// election is the longest wait of a first apply, and Docker is
-			// slower at everything while it starts twenty containers.
-			if _, err := st.await(ctx, plan.KindConsul); err != nil {
-				return err
-			}
 			return e.createWorker(ctx, svc, step.Slot, step.Target)
 		}}, nil
-	case step.Action == plan.ActionStart && old != nil:
+	case plan.ActionStart:
+		old = st.before.Container(step.Target)
+	case plan.ActionReplace:
+		old = st.before.ContainerByID(step.Replaces)
+	default:
+		return nil, unsupported(step)
+	}
+	if old == nil {
+		return nil, fmt.Errorf("%s %s: its container %s is not in the state the plan was made from", step.Action, step.Target, shortID(step.Replaces))
+	}
+	c, err := e.awaitConsul(ctx)
+	if err != nil {
+		return nil, err
+	}
+	reg, err := c.Registration(ctx, step.Target)
+	if err != nil {
+		return nil, fmt.Errorf("read registration %s: %w", step.Target, err)
+	}
+	r.OldID, r.OldRunning, r.OldReg = old.ID, old.Running(), reg
+	if step.Action == plan.ActionStart {
 		return &operation{undo: undo, do: func(ctx context.Context) error {
 			return e.startWorker(ctx, svc, step.Slot, old)
 		}}, nil
-	case step.Action == plan.ActionReplace && old != nil, step.Action == plan.ActionCreate:
-		r.Discard = old != nil
-		if old == nil {
-			return &operation{undo: undo, do: func(ctx context.Context) error {
-				return e.createWorker(ctx, svc, step.Slot, step.Target)
-			}}, nil
-		}
-		if svc.Update.Order == spec.OrderStopFirst {
-			return &operation{undo: undo, do: func(ctx context.Context) error {
-				return e.replaceStopFirst(ctx, svc, step.Slot, old, r.OldReg)
-			}}, nil
-		}
-		r.TmpName = step.Target + plan.SuffixNew + e.ApplyID[:min(6, len(e.ApplyID))]
+	}
+	r.Discard = true
+	if svc.Update.Order == spec.OrderStopFirst {
 		return &operation{undo: undo, do: func(ctx context.Context) error {
-			return e.replaceStartFirst(ctx, svc, step.Slot, old, r.OldReg, r.TmpName)
+			return e.replaceStopFirst(ctx, svc, step.Slot, old, reg)
 		}}, nil
 	}
-	return nil, unsupported(step)
+	return &operation{undo: undo, do: func(ctx context.Context) error {
+		return e.replaceStartFirst(ctx, st, svc, step.Slot, step.Target, old, reg)
+	}}, nil
 }
 
-// slotContainer is the observed container of a slot: the one named for
-// it, else any other of the slot (as plan pairs them).
-func slotContainer(s *plan.State, service string, slot int, name string) *plan.Container {
-	if c := s.Container(name); c != nil && c.Labels[spec.LabelRole] == plan.RoleWorker {
-		return c
-	}
-	for i := range s.Containers {
-		c := &s.Containers[i]
-		if c.Labels[spec.LabelRole] == plan.RoleWorker && c.Labels[spec.LabelService] == service &&
-			c.Labels[spec.LabelSlot] == strconv.Itoa(slot) {
-			return c
-		}
-	}
-	return nil
-}
+func shortID(id string) string { return id[:min(12, len(id))] }
 
 func (e *Executor) workerSpec(svc *spec.Service, slot int, name string) ContainerSpec {
 	env := make([]string, 0, len(svc.Env))
@@ -159,33 +139,17 @@ func (e *Executor) runContainer(ctx context.Context, cs ContainerSpec) (*plan.Co
 	return c, nil
 }
 
-// createWorker runs a new worker under its slot name, registers it and
-// waits for its check to pass.
+// createWorker runs a new worker under its slot name and admits it.
 func (e *Executor) createWorker(ctx context.Context, svc *spec.Service, slot int, name string) error {
 	c, err := e.runContainer(ctx, e.workerSpec(svc, slot, name))
 	if err != nil {
 		return err
 	}
-	return e.registerAndWait(ctx, svc, slot, name, c)
+	_, err = e.admit(ctx, svc, slot, name, c)
+	return err
 }
 
-func (e *Executor) registerAndWait(ctx context.Context, svc *spec.Service, slot int, id string, c *plan.Container) error {
-	ip := c.IP(e.Stack.NetworkName())
-	if ip == "" {
-		return fmt.Errorf("container %s has no address on network %s", c.Name, e.Stack.NetworkName())
-	}
-	releaseSlot(ctx) // what is left is Consul's work, and waiting
-	consul, err := e.awaitConsul(ctx)
-	if err != nil {
-		return err
-	}
-	if err := consul.Register(ctx, e.workerRegistration(svc, slot, id, ip)); err != nil {
-		return fmt.Errorf("register %s: %w", id, err)
-	}
-	return e.waitPassing(ctx, id, svc.Update.HealthyDeadline)
-}
-
-// startWorker starts a stopped worker and registers it at its address.
+// startWorker starts a stopped worker and admits it at its address.
 func (e *Executor) startWorker(ctx context.Context, svc *spec.Service, slot int, old *plan.Container) error {
 	if err := e.Docker.StartContainer(ctx, old.ID); err != nil {
 		return fmt.Errorf("start container %s: %w", old.Name, err)
@@ -194,46 +158,59 @@ func (e *Executor) startWorker(ctx context.Context, svc *spec.Service, slot int,
 	if err != nil || c == nil {
 		return fmt.Errorf("inspect container %s: %v", old.Name, orMissing(err))
 	}
-	return e.registerAndWait(ctx, svc, slot, old.Name, c)
+	_, err = e.admit(ctx, svc, slot, old.Name, c)
+	return err
 }
 
-// replaceStartFirst replaces a worker without its slot ever leaving the LB:
-// the new container runs under a temporary name and registration until its
-// check passes; only then does the old one leave Consul, the LB drop it,
-// and the old container stop (kept, renamed <name>.old-<id>) so the new one
-// can take the slot's name and registration.
-func (e *Executor) replaceStartFirst(ctx context.Context, svc *spec.Service, slot int, old *plan.Container, oldReg *Registration, tmp string) error {
-	name := old.Name
-	if want := e.Stack.WorkerName(svc.Name, slot); name != want {
-		name = want
+// replaceStartFirst replaces a worker without its slot ever leaving the LB
+// and with one change of membership each way. The old container steps
+// aside under its kept name and goes on serving under the slot's
+// registration; the new one runs under the slot's name, and once it
+// passes, one registration of the slot's ID at its address takes the old
+// one out of the LB and puts it in, at once. The step ends there: the
+// next batch may start, while the old container, out of Consul, waits
+// until the LB no longer routes to it, drains and stops in the background
+// (kept until the apply has succeeded).
+func (e *Executor) replaceStartFirst(ctx context.Context, st *runState, svc *spec.Service, slot int, name string, old *plan.Container, oldReg *Registration) error {
+	if err := e.setAside(ctx, old); err != nil {
+		return err
 	}
-	c, err := e.runContainer(ctx, e.workerSpec(svc, slot, tmp))
+	c, err := e.runContainer(ctx, e.workerSpec(svc, slot, name))
 	if err != nil {
 		return err
 	}
-	if err := e.registerAndWait(ctx, svc, slot, tmp, c); err != nil {
+	since, err := e.admit(ctx, svc, slot, name, c)
+	if err != nil {
 		return err
 	}
-	if oldReg != nil {
-		if err := e.deregister(ctx, oldReg.ID); err != nil {
-			return err
+	if !old.Running() {
+		return nil
+	}
+	served := oldReg != nil && oldReg.Address == old.IP(e.Stack.NetworkName())
+	st.leaving.add(func(ctx context.Context) {
+		if served {
+			e.waitLBMembership(ctx, since)
 		}
+	}, func(ctx context.Context) error {
+		if err := e.Docker.StopContainer(ctx, old.ID, workerStopTimeout); err != nil {
+			return fmt.Errorf("stop %s: %w", keptName(old), err)
+		}
+		return nil
+	})
+	return nil
+}
+
+// setAside renames a container to its kept name, out of its slot's way;
+// a running one goes on running.
+func (e *Executor) setAside(ctx context.Context, old *plan.Container) error {
+	kept := keptName(old)
+	if old.Name == kept {
+		return nil
 	}
-	if err := e.retire(ctx, old); err != nil {
-		return err
+	if err := e.Docker.RenameContainer(ctx, old.ID, kept); err != nil {
+		return fmt.Errorf("rename %s to %s: %w", old.Name, kept, err)
 	}
-	if err := e.Docker.RenameContainer(ctx, c.ID, name); err != nil {
-		return fmt.Errorf("rename %s to %s: %w", tmp, name, err)
-	}
-	reg := e.workerRegistration(svc, slot, name, c.IP(e.Stack.NetworkName()))
-	reg.Passing = true // the same container just passed under tmp
-	if err := e.consulClient().Register(ctx, reg); err != nil {
-		return fmt.Errorf("register %s: %w", name, err)
-	}
-	if err := e.consulClient().Deregister(ctx, tmp); err != nil {
-		return fmt.Errorf("deregister %s: %w", tmp, err)
-	}
-	return e.waitPassing(ctx, name, svc.Update.HealthyDeadline)
+	return nil
 }
 
 // replaceStopFirst takes the old worker out first, then runs the new one
@@ -256,14 +233,7 @@ func (e *Executor) retire(ctx context.Context, old *plan.Container) error {
 	if err := e.Docker.StopContainer(ctx, old.ID, workerStopTimeout); err != nil {
 		return fmt.Errorf("stop %s: %w", old.Name, err)
 	}
-	kept := keptName(old)
-	if old.Name == kept {
-		return nil
-	}
-	if err := e.Docker.RenameContainer(ctx, old.ID, kept); err != nil {
-		return fmt.Errorf("rename %s to %s: %w", old.Name, kept, err)
-	}
-	return nil
+	return e.setAside(ctx, old)
 }
 
 // keptName is the name an old container is kept under: <name>.old-<id>.

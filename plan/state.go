@@ -136,6 +136,16 @@ func (s *State) Container(name string) *Container {
 	return nil
 }
 
+// ContainerByID returns the container with the given ID, or nil.
+func (s *State) ContainerByID(id string) *Container {
+	for i := range s.Containers {
+		if s.Containers[i].ID == id {
+			return &s.Containers[i]
+		}
+	}
+	return nil
+}
+
 // Image returns the local image found under ref, or nil.
 func (s *State) Image(ref string) *Image {
 	for i := range s.Images {

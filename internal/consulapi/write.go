@@ -182,6 +182,23 @@ func (c *Client) Status(ctx context.Context, id string) (string, error) {
 	return status, nil
 }
 
+// Serving reports whether the catalog serves registration id of service at
+// address with every check passing: a registration that replaced another
+// under the same ID is served only once the catalog has its address.
+func (c *Client) Serving(ctx context.Context, service, id, address string) (bool, error) {
+	q := (&api.QueryOptions{Filter: `Service.ID == "` + id + `"`}).WithContext(ctx)
+	entries, _, err := c.api.Health().Service(service, "", false, q)
+	if err != nil {
+		return false, err
+	}
+	for _, e := range entries {
+		if e.Service != nil && e.Service.Address == address && e.Checks.AggregatedStatus() == api.HealthPassing {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
 // KVPut writes a key.
 func (c *Client) KVPut(ctx context.Context, key string, value []byte) error {
 	_, err := c.api.KV().Put(&api.KVPair{Key: key, Value: value}, (&api.WriteOptions{}).WithContext(ctx))
