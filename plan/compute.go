@@ -27,7 +27,8 @@ func Compute(desired *spec.Stack, observed *State) *Plan {
 	return b.plan()
 }
 
-// builder collects steps per group; plan() concatenates them in group order.
+// builder collects steps per group; plan() links them and concatenates them
+// in group order.
 type builder struct {
 	s       *spec.Stack
 	o       *State
@@ -46,14 +47,15 @@ func (b *builder) plan() *Plan {
 	add := func(group string, steps []Step) {
 		for _, st := range steps {
 			st.Group = group
-			st.ID = string(st.Kind) + "/" + st.Target
+			st.ID = stepID(st)
 			p.Steps = append(p.Steps, st)
 			p.Summary.count(st.Action)
 		}
 	}
+	b.link()
 	add(GroupNetwork, b.netSteps)
-	add(GroupConsul, b.consulSteps)
 	add(GroupImages, b.imageSteps)
+	add(GroupConsul, b.consulSteps)
 	for _, batch := range b.workers {
 		add(batch[0].Group, batch)
 	}
@@ -64,6 +66,7 @@ func (b *builder) plan() *Plan {
 	sortRemovals(b.destroy)
 	add(GroupDeregister, b.deregister)
 	add(GroupDestroy, b.destroy)
+	reduceDepends(p.Steps)
 	return p
 }
 
@@ -149,11 +152,11 @@ func (b *builder) converge(c *Container, kind Kind, name, hash string, cfg map[s
 			Reason: "container does not exist", Diff: configDiff(nil, cfg)}}
 	}
 	if c.Labels[spec.LabelHash] != hash {
-		return []Step{{Action: ActionReplace, Kind: kind, Target: name,
+		return []Step{{Action: ActionReplace, Kind: kind, Target: name, Replaces: c.ID,
 			Reason: "configuration changed", Diff: hashDiff(c, hash, cfg)}}
 	}
 	if reason, diff := b.imageDrift(c, image); reason != "" {
-		return []Step{{Action: ActionReplace, Kind: kind, Target: name, Reason: reason, Diff: diff}}
+		return []Step{{Action: ActionReplace, Kind: kind, Target: name, Replaces: c.ID, Reason: reason, Diff: diff}}
 	}
 	if !c.Running() {
 		return []Step{startStep(c, kind)}
@@ -171,14 +174,14 @@ func startStep(c *Container, kind Kind) Step {
 // image will be rebuilt, or its reference now names another image.
 func (b *builder) imageDrift(c *Container, ref string) (string, []FieldDiff) {
 	if b.rebuilt[ref] {
-		return "image " + ref + " will be rebuilt", []FieldDiff{{Field: "image_id", Before: shortID(c.ImageID), After: KnownAfterApply}}
+		return "image " + ref + " will be rebuilt", []FieldDiff{{Field: "image_id", Before: ShortID(c.ImageID), After: KnownAfterApply}}
 	}
 	img := b.o.Image(ref)
 	if img == nil || c.ImageID == "" || img.ID == c.ImageID {
 		return "", nil
 	}
 	return "image " + ref + " now names a different image",
-		[]FieldDiff{{Field: "image_id", Before: shortID(c.ImageID), After: shortID(img.ID)}}
+		[]FieldDiff{{Field: "image_id", Before: ShortID(c.ImageID), After: ShortID(img.ID)}}
 }
 
 func (b *builder) destroyContainer(c *Container, reason string) {
@@ -284,7 +287,9 @@ func sortRemovals(steps []Step) {
 	})
 }
 
-func shortID(id string) string {
+// ShortID is an image or container ID as Docker shows it: 12 hex digits,
+// without "sha256:".
+func ShortID(id string) string {
 	const prefix = "sha256:"
 	if len(id) > len(prefix) && id[:len(prefix)] == prefix {
 		id = id[len(prefix):]

@@ -81,7 +81,7 @@ func (b *builder) worker(svc *spec.Service, slot int, c *Container) (Step, bool)
 		return base, true
 	}
 	if reason, diff := b.replaceReason(svc, c, reg); reason != "" {
-		base.Action, base.Reason, base.Diff = ActionReplace, reason, diff
+		base.Action, base.Reason, base.Diff, base.Replaces = ActionReplace, reason, diff, c.ID
 		return base, true
 	}
 	if !c.Running() {

@@ -12,13 +12,15 @@ import (
 // destroy back (the next destroy removes what is left).
 const ModeDestroy = "destroy"
 
-// Groups of a destroy plan, in the order they run. The LB goes first: once
-// it is gone nothing routes to the workers, so their containers go all at
-// once, without waiting for the LB to re-render. With an external Consul
-// the workers' registrations leave it at the same time and the stack's KV
-// keys next; a managed Consul holds them in its container, and they go with
-// it. Consul's own container and the network go last, after the apply
-// journal that lives in Consul.
+// Groups of a destroy plan, in the order they are listed; each step's
+// DependsOn says what it waits for. The LB goes first: once it is gone
+// nothing routes to the workers, so their containers go all at once,
+// without waiting for the LB to re-render. With an external Consul the
+// workers' registrations leave it at the same time, and the stack's KV keys
+// too (they wait only for the LB, which writes its status key); a managed
+// Consul holds them in its container, and they go with it. Consul's own
+// container goes after all of those, and after the apply journal that lives
+// in Consul; the network last, once nothing is attached to it.
 const (
 	GroupDestroyLB      = "destroy/lb"
 	GroupDestroyWorkers = "destroy/workers"
@@ -41,7 +43,7 @@ func ComputeDestroy(s *spec.Stack, observed *State) *Plan {
 		sortRemovals(steps)
 		for _, st := range steps {
 			st.Group = group
-			st.ID = string(st.Kind) + "/" + st.Target
+			st.ID = stepID(st)
 			p.Steps = append(p.Steps, st)
 			p.Summary.count(st.Action)
 		}
@@ -74,12 +76,30 @@ func ComputeDestroy(s *spec.Stack, observed *State) *Plan {
 	if o.Network != nil {
 		network = append(network, Step{Action: ActionDestroy, Kind: KindNetwork, Target: o.Network.Name, Reason: destroyReason})
 	}
+	linkLayers([][]Step{lbs}, [][]Step{workers, kv}, [][]Step{consul}, [][]Step{network})
 	add(GroupDestroyLB, lbs)
 	add(GroupDestroyWorkers, workers)
 	add(GroupDestroyKV, kv)
 	add(GroupDestroyConsul, consul)
 	add(GroupDestroyNetwork, network)
+	reduceDepends(p.Steps)
 	return p
+}
+
+// linkLayers makes every step of a layer depend on every step of the
+// layers before it. Of a destroy plan's groups, only the workers and the KV
+// keys share a layer: the keys wait for the LB, which writes its status
+// key while it runs, not for the workers.
+func linkLayers(layers ...[][]Step) {
+	var before []string
+	for _, layer := range layers {
+		var ids []string
+		for _, steps := range layer {
+			setDepends(steps, before)
+			ids = append(ids, stepIDs(steps)...)
+		}
+		before = append(before, ids...)
+	}
 }
 
 // consulHolds says what the managed Consul's container takes with it: it

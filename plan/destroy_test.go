@@ -88,7 +88,7 @@ func TestComputeDestroyIgnoresWhatIsNotLabelled(t *testing.T) {
 	}
 }
 
-// The groups run LB first, then workers (and, with an external Consul,
+// The groups are listed LB first, then workers (and, with an external Consul,
 // their registrations), then keys, then Consul and the network: the journal
 // lives in Consul. A managed Consul takes its registrations and keys with
 // it.

@@ -4,9 +4,12 @@ package plan
 // It changes only when a field changes meaning or disappears.
 const FormatVersion = 1
 
-// Plan is what apply would do, as plain data: ordered steps, each in a group.
-// Steps of one group have no dependency on each other and may run in
-// parallel; groups run in the order their steps appear.
+// Plan is what apply would do, as plain data: steps, each naming the steps
+// it waits for (DependsOn). Apply runs the steps by those edges alone, so
+// that what is independent overlaps; Steps lists them in an order that runs
+// them correctly one by one (every step after those it depends on), group
+// by group. A group is a label for people: a batch of workers, the
+// removals, ...
 type Plan struct {
 	FormatVersion int `json:"format_version"`
 	// Mode is ModeDestroy for a plan of removing the whole stack
@@ -55,13 +58,15 @@ const (
 	KindTemplate     Kind = "template" // the LB template in Consul KV
 )
 
-// Groups, in the order they run. Worker groups are "workers/<service>/<n>":
-// one batch of update.parallelism slots. The LB template is written before
-// the LB container is created, so that the LB starts with it.
+// Groups, in the order Compute lists them. Worker groups are
+// "workers/<service>/<n>": one batch of update.parallelism slots. Images
+// come before Consul, whose container may need one of them; the LB template
+// is written before the LB container is created, so that the LB starts with
+// it. The order of groups is only a valid order: steps run by DependsOn.
 const (
 	GroupNetwork       = "network"
-	GroupConsul        = "consul"
 	GroupImages        = "images"
+	GroupConsul        = "consul"
 	GroupWorkersPrefix = "workers/"
 	GroupRegistrations = "registrations"
 	GroupTemplate      = "lb/template"
@@ -136,8 +141,8 @@ type Summary struct {
 // Empty reports whether the plan changes nothing.
 func (p *Plan) Empty() bool { return len(p.Steps) == 0 }
 
-// Groups returns the steps split into their groups, in order: apply runs one
-// group at a time and the steps inside a group in parallel.
+// Groups returns the steps split into their groups, in order, for views.
+// Apply does not run by groups: it follows DependsOn.
 func (p *Plan) Groups() [][]Step {
 	var groups [][]Step
 	for i, st := range p.Steps {
@@ -147,6 +152,16 @@ func (p *Plan) Groups() [][]Step {
 		groups[len(groups)-1] = append(groups[len(groups)-1], st)
 	}
 	return groups
+}
+
+// Step returns the step with the ID, or nil.
+func (p *Plan) Step(id string) *Step {
+	for i := range p.Steps {
+		if p.Steps[i].ID == id {
+			return &p.Steps[i]
+		}
+	}
+	return nil
 }
 
 func (s *Summary) count(a Action) {

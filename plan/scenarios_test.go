@@ -221,6 +221,14 @@ http {
 			s.Consul = spec.Consul{Address: "consul.internal:8500"}
 		}), func() *planfake.World { return planfake.Running(primes(2)) }},
 		{"lb_removed", primes(2, func(s *spec.Stack) { s.LB = nil }), func() *planfake.World { return planfake.Running(primes(2)) }},
+		{"rolling_update_8_by_4", primes(8, v2, newTemplate), running(primes(8))},
+		{"kept_worker_replaced", primes(2, v2), func() *planfake.World {
+			// An interrupted apply left slot 2 only its old container,
+			// kept under another name: the slot's replace takes its place.
+			w := running(primes(2))()
+			keepOnly(w, "primes-web-2", "c-kept-2")
+			return w
+		}},
 		{"unowned_network", primes(1), func() *planfake.World {
 			w := planfake.NewWorld()
 			w.AddImages(primes(1))

@@ -75,10 +75,10 @@ func eventsPlan() *plan.Plan {
 		FormatVersion: plan.FormatVersion, Stack: "primes", StackFile: "stack.yaml",
 		Steps: []plan.Step{
 			{ID: "worker/primes-web-1", Group: "workers/web/1", Action: plan.ActionReplace, Kind: plan.KindWorker,
-				Target: "primes-web-1", Service: "web", Slot: 1, Reason: "configuration changed",
+				Target: "primes-web-1", Service: "web", Slot: 1, Reason: "configuration changed", Replaces: "0c1d2e3f4a5b",
 				Diff: []plan.FieldDiff{{Field: "image", Before: "stackctl.local/primes:v1", After: "stackctl.local/primes:<bad>"}}},
 			{ID: "worker/primes-web-2", Group: "workers/web/1", Action: plan.ActionReplace, Kind: plan.KindWorker,
-				Target: "primes-web-2", Service: "web", Slot: 2, Reason: "configuration changed"},
+				Target: "primes-web-2", Service: "web", Slot: 2, Reason: "configuration changed", Replaces: "6a7b8c9d0e1f"},
 		},
 		Summary: plan.Summary{Replace: 2},
 	}

@@ -63,6 +63,20 @@ func (d *Docker) UpdateContainer(name string, change func(*plan.Container)) bool
 // RemoveContainer deletes a container, like `docker rm -f`.
 func (d *Docker) RemoveContainer(name string) { d.mu.Lock(); delete(d.containers, name); d.mu.Unlock() }
 
+// removeID deletes the container with the ID, whatever its name.
+func (d *Docker) removeID(id string) {
+	if id == "" {
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for name, c := range d.containers {
+		if c.ID == id {
+			delete(d.containers, name)
+		}
+	}
+}
+
 // Container returns a container by name.
 func (d *Docker) Container(name string) (plan.Container, bool) {
 	d.mu.Lock()

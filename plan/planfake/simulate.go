@@ -70,7 +70,8 @@ func FakeImageID(ref, context string) string {
 }
 
 // Simulate plays a plan the way apply is meant to: every step succeeds,
-// new containers run, registrations pass. It is the reference behaviour
+// new containers run, registrations pass. It runs the steps one by one in
+// the plan's order, which puts every step after those it depends on. It is the reference behaviour
 // that a plan's steps promise; apply's tests can compare against it.
 func (w *World) Simulate(desired *spec.Stack, p *plan.Plan) {
 	for _, st := range p.Steps {
@@ -125,6 +126,7 @@ func (w *World) container(s *spec.Stack, st plan.Step) {
 	case plan.ActionStart:
 		w.Docker.UpdateContainer(st.Target, func(c *plan.Container) { c.State = plan.ContainerRunning })
 	default:
+		w.Docker.removeID(st.Replaces)
 		labels, image, ports := plan.ConsulLabels(s), s.Consul.Image, s.Consul.Ports
 		if st.Kind == plan.KindLB {
 			labels, image, ports = plan.LBLabels(s), s.LB.Image, s.LB.Ports
@@ -146,6 +148,9 @@ func (w *World) worker(s *spec.Stack, st plan.Step) {
 		w.Docker.UpdateContainer(st.Target, func(c *plan.Container) { c.State = plan.ContainerRunning })
 		w.register(s, svc, st.Slot)
 	case plan.ActionCreate, plan.ActionReplace:
+		// The replaced container may have another name (a kept one
+		// paired to the slot): apply removes it once the apply succeeds.
+		w.Docker.removeID(st.Replaces)
 		c := w.newContainer(s, st.Target, plan.WorkerLabels(s, svc, st.Slot), svc.Image)
 		w.Docker.PutContainer(c)
 		w.register(s, svc, st.Slot) // a worker step owns its registration

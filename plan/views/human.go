@@ -14,6 +14,7 @@ import (
 
 // Human writes the plan the way `terraform plan` does: every step under its
 // group, with its reason and field diffs, then warnings and a summary line.
+// What each step waits for is said with its group, or with the step.
 // Colour is for terminals; callers turn it off for NO_COLOR and pipes.
 func Human(w io.Writer, p *plan.Plan, color bool) error {
 	h := &human{w: w, c: palette(color)}
@@ -47,9 +48,9 @@ func (h *human) render(p *plan.Plan) {
 	if t := p.LBTemplate; t != nil {
 		h.printf("  LB template %s: %s\n", t.File, t.Summary())
 	}
-	groups := p.Groups()
+	groups, index := p.Groups(), newGroupIndex(p)
 	for i, g := range groups {
-		h.group(i+1, len(groups), g)
+		h.group(i+1, len(groups), g, index)
 	}
 	h.printf("\n")
 	h.warnings(p.Warnings)
@@ -58,21 +59,38 @@ func (h *human) render(p *plan.Plan) {
 		h.c.bold, h.c.reset, s.Add, s.Change, s.Replace, s.Destroy)
 }
 
-func (h *human) group(n, total int, steps []plan.Step) {
+// group writes a group's header and steps. What the steps wait for is said
+// once in the header when it is the same for all of them, as it is for a
+// batch of workers, and under each step otherwise.
+func (h *human) group(n, total int, steps []plan.Step, index *groupIndex) {
 	how := "1 step"
 	if len(steps) > 1 {
-		how = strconv.Itoa(len(steps)) + " steps, in parallel"
+		how = strconv.Itoa(len(steps)) + " steps"
+		if index.parallel(steps) {
+			how += ", in parallel"
+		}
+	}
+	shared, same := sharedDepends(steps)
+	if same && len(shared) > 0 {
+		how += ", after " + index.after(shared)
 	}
 	h.printf("\n%sGroup %d/%d: %s%s (%s)\n", h.c.bold, n, total, steps[0].Group, h.c.reset, how)
 	for _, st := range steps {
-		h.step(st)
+		after := ""
+		if !same && len(st.DependsOn) > 0 {
+			after = index.after(st.DependsOn)
+		}
+		h.step(st, after)
 	}
 }
 
-func (h *human) step(st plan.Step) {
+func (h *human) step(st plan.Step, after string) {
 	sym, color := symbol(st.Action, h.c)
 	h.printf("  %s# %s %s %s:%s %s\n", h.c.dim, st.Kind, st.Target, phrase(st), h.c.reset, st.Reason)
-	h.printf("  %s%s%s %s %s%s\n", color, sym, h.c.reset, st.Kind, st.Target, where(st))
+	h.printf("  %s%s%s %s %s%s%s\n", color, sym, h.c.reset, st.Kind, st.Target, where(st), replaces(st))
+	if after != "" {
+		h.printf("      %safter %s%s\n", h.c.dim, after, h.c.reset)
+	}
 	for _, d := range st.Diff {
 		h.field(d)
 	}
@@ -90,6 +108,13 @@ func where(st plan.Step) string {
 		return ""
 	}
 	return fmt.Sprintf(" (%s, slot %d)", st.Service, st.Slot)
+}
+
+func replaces(st plan.Step) string {
+	if st.Replaces == "" {
+		return ""
+	}
+	return " replaces container " + plan.ShortID(st.Replaces)
 }
 
 func (h *human) field(d plan.FieldDiff) {

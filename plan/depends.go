@@ -1,0 +1,203 @@
+package plan
+
+import (
+	"fmt"
+	"slices"
+)
+
+// link sets the DependsOn of every step Compute plans (docs/plan-json.md,
+// "Dependencies"). It names everything a step needs; reduceDepends then
+// keeps only the direct edges.
+func (b *builder) link() {
+	net, consul := stepIDs(b.netSteps), stepIDs(b.consulSteps)
+	images := imageSteps{}
+	for _, st := range b.imageSteps {
+		images[st.Target] = stepID(st)
+	}
+	setDepends(b.consulSteps, net, images.of(b.s.Consul.Image))
+	served := b.linkWorkers(net, consul, images) // what an LB that serves must see before it changes
+	setDepends(b.registrations, consul)
+	served = append(served, stepIDs(b.registrations)...)
+	if b.newLB() {
+		served = nil // nothing serves yet: a new LB renders workers as they pass
+	}
+	setDepends(b.tmplSteps, consul, served)
+	if b.s.LB != nil {
+		setDepends(b.lbSteps, net, consul, images.of(b.s.LB.Image), stepIDs(b.tmplSteps), served)
+	}
+	b.linkRemovals()
+}
+
+// imageSteps maps an image reference to the step that builds or pulls it.
+type imageSteps map[string]string
+
+// of is the step that makes ref, if the plan has one.
+func (m imageSteps) of(ref string) []string {
+	if id, ok := m[ref]; ok {
+		return []string{id}
+	}
+	return nil
+}
+
+// linkWorkers links the worker steps, batch by batch, and returns their IDs.
+func (b *builder) linkWorkers(net, consul []string, images imageSteps) []string {
+	var ids []string
+	rolling := rollingUpdates(b.workers)
+	for i, batch := range b.workers {
+		svc := b.s.Service(batch[0].Service)
+		setDepends(batch, net, consul, images.of(svc.Image))
+		if i > 0 && b.workers[i-1][0].Service == svc.Name && rolling[svc.Name] {
+			setDepends(batch, stepIDs(b.workers[i-1]))
+		}
+		ids = append(ids, stepIDs(batch)...)
+	}
+	return ids
+}
+
+// linkRemovals makes every removal wait for everything else, so that what
+// goes leaves only once what stays serves. A container goes after its own
+// registration (which leaves the LB first), not after every other one: that
+// would be an edge from each to each, 38,000 of them when 200 workers scale
+// to 5. A removed LB's template key waits for the LB, which would otherwise
+// render (and fail on) its absence.
+func (b *builder) linkRemovals() {
+	rest := b.sinks()
+	setDepends(b.deregister, rest)
+	leaves := map[string]string{} // registration ID → the step that deregisters it
+	for _, st := range b.deregister {
+		leaves[st.Target] = stepID(st)
+	}
+	var lbs []string
+	for _, st := range b.destroy {
+		if st.Kind == KindLB {
+			lbs = append(lbs, stepID(st))
+		}
+	}
+	for i := range b.destroy {
+		st := &b.destroy[i]
+		st.DependsOn = append(st.DependsOn, rest...)
+		if id, ok := leaves[st.Target]; ok && st.Kind == KindWorker {
+			st.DependsOn = append(st.DependsOn, id)
+		}
+		if st.Kind == KindTemplate {
+			st.DependsOn = append(st.DependsOn, lbs...)
+		}
+	}
+}
+
+// sinks are the steps other than removals that no other step depends on:
+// once they have finished, all of those have.
+func (b *builder) sinks() []string {
+	steps := [][]Step{b.netSteps, b.imageSteps, b.consulSteps, b.registrations, b.tmplSteps, b.lbSteps}
+	steps = append(steps, b.workers...)
+	awaited := map[string]bool{}
+	for _, list := range steps {
+		for _, st := range list {
+			for _, id := range st.DependsOn {
+				awaited[id] = true
+			}
+		}
+	}
+	var out []string
+	for _, list := range steps {
+		for _, st := range list {
+			if !awaited[stepID(st)] {
+				out = append(out, stepID(st))
+			}
+		}
+	}
+	return out
+}
+
+// rollingUpdates are the services whose worker steps are a rolling update:
+// at least one replaces a container. Only then does a batch wait for the
+// one before it; a first apply, a scale-up or a restart of stopped workers
+// replaces nothing that serves, and its batches overlap.
+func rollingUpdates(batches [][]Step) map[string]bool {
+	rolling := map[string]bool{}
+	for _, batch := range batches {
+		for _, st := range batch {
+			if st.Action == ActionReplace {
+				rolling[st.Service] = true
+			}
+		}
+	}
+	return rolling
+}
+
+func (b *builder) newLB() bool {
+	return len(b.lbSteps) == 1 && b.lbSteps[0].Action == ActionCreate
+}
+
+// stepID is a step's ID: "<kind>/<target>".
+func stepID(st Step) string { return string(st.Kind) + "/" + st.Target }
+
+func stepIDs(steps []Step) []string {
+	ids := make([]string, 0, len(steps))
+	for _, st := range steps {
+		ids = append(ids, stepID(st))
+	}
+	return ids
+}
+
+// setDepends adds the IDs to the DependsOn of each step.
+func setDepends(steps []Step, ids ...[]string) {
+	for i := range steps {
+		for _, list := range ids {
+			steps[i].DependsOn = append(steps[i].DependsOn, list...)
+		}
+	}
+}
+
+// reduceDepends leaves in each step's DependsOn only its direct edges,
+// sorted: a step it depends on through another one it depends on is
+// dropped, which leaves the order of the plan as it was. Every step must
+// come after those it depends on; anything else is a bug of the plan's
+// making, and panics.
+func reduceDepends(steps []Step) {
+	pos := make(map[string]int, len(steps))
+	for i, st := range steps {
+		pos[st.ID] = i
+	}
+	ancestors := make([]bitset, len(steps))
+	for i := range steps {
+		st := &steps[i]
+		deps := make([]int, 0, len(st.DependsOn))
+		for _, id := range st.DependsOn {
+			j, ok := pos[id]
+			if !ok || j >= i {
+				panic(fmt.Sprintf("plan: step %s depends on %s, which is not before it", st.ID, id))
+			}
+			deps = append(deps, j)
+		}
+		slices.Sort(deps)
+		deps = slices.Compact(deps)
+		// A step is reached through another only if that one comes later.
+		reached := newBitset(len(steps))
+		st.DependsOn = nil
+		for k := len(deps) - 1; k >= 0; k-- {
+			j := deps[k]
+			if !reached.has(j) {
+				st.DependsOn = append(st.DependsOn, steps[j].ID)
+			}
+			reached.or(ancestors[j])
+			reached.set(j)
+		}
+		slices.Sort(st.DependsOn)
+		ancestors[i] = reached
+	}
+}
+
+// bitset is a set of step positions.
+type bitset []uint64
+
+func newBitset(n int) bitset { return make(bitset, (n+63)/64) }
+
+func (b bitset) set(i int)      { b[i/64] |= 1 << (i % 64) }
+func (b bitset) has(i int) bool { return b[i/64]&(1<<(i%64)) != 0 }
+
+func (b bitset) or(o bitset) {
+	for i := range o {
+		b[i] |= o[i]
+	}
+}

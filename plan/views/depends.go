@@ -1,0 +1,75 @@
+package views
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/stackctl/stackctl/plan"
+)
+
+// groupIndex names what steps wait for as compactly as it can: a whole
+// group by its name, steps of a group it only partly waits for by ID.
+type groupIndex struct {
+	groupOf map[string]string // step ID → its group
+	size    map[string]int    // group → its number of steps
+	order   map[string]int    // group → its position in the plan
+}
+
+func newGroupIndex(p *plan.Plan) *groupIndex {
+	x := &groupIndex{groupOf: map[string]string{}, size: map[string]int{}, order: map[string]int{}}
+	for _, st := range p.Steps {
+		x.groupOf[st.ID] = st.Group
+		if _, ok := x.order[st.Group]; !ok {
+			x.order[st.Group] = len(x.order)
+		}
+		x.size[st.Group]++
+	}
+	return x
+}
+
+// after describes a DependsOn list, groups in plan order: "workers/web/1",
+// "consul, image/primes-web:latest".
+func (x *groupIndex) after(deps []string) string {
+	byGroup := map[string][]string{}
+	var groups []string
+	for _, id := range deps {
+		g := x.groupOf[id]
+		if byGroup[g] == nil {
+			groups = append(groups, g)
+		}
+		byGroup[g] = append(byGroup[g], id)
+	}
+	slices.SortFunc(groups, func(a, b string) int { return x.order[a] - x.order[b] })
+	var names []string
+	for _, g := range groups {
+		if len(byGroup[g]) == x.size[g] {
+			names = append(names, g)
+			continue
+		}
+		names = append(names, byGroup[g]...)
+	}
+	return strings.Join(names, ", ")
+}
+
+// sharedDepends is what every step of a group waits for, when that is the
+// same for all of them; ok is false when it differs from step to step.
+func sharedDepends(steps []plan.Step) (deps []string, ok bool) {
+	for _, st := range steps[1:] {
+		if !slices.Equal(st.DependsOn, steps[0].DependsOn) {
+			return nil, false
+		}
+	}
+	return steps[0].DependsOn, true
+}
+
+// parallel reports whether no step of a group waits for another of it.
+func (x *groupIndex) parallel(steps []plan.Step) bool {
+	for _, st := range steps {
+		for _, id := range st.DependsOn {
+			if x.groupOf[id] == st.Group {
+				return false
+			}
+		}
+	}
+	return true
+}
