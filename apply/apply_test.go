@@ -221,8 +221,8 @@ func TestFirstApplyOverlapsButKeepsDependencies(t *testing.T) {
 	}
 }
 
-// An update keeps the plan's groups in order: the template is written only
-// after every worker was replaced.
+// An update keeps the plan's order: the template is written only after every
+// worker was replaced.
 func TestUpdateKeepsGroupsInOrder(t *testing.T) {
 	w := testWorld()
 	mustApply(t, w, stackFile(t, 4, "primes:v1", "start-first", "rollback", 2))
@@ -235,7 +235,10 @@ func TestUpdateKeepsGroupsInOrder(t *testing.T) {
 		switch {
 		case strings.HasPrefix(ev, "kv-put stackctl/unit/lb/template"):
 			tmpl = i
-		case strings.Contains(ev, "unit-web-") && !strings.HasPrefix(ev, "remove "): // removals are the final clean-up
+		case strings.HasPrefix(ev, "remove "), strings.HasPrefix(ev, "stop ") && strings.Contains(ev, ".old-"):
+			// Old workers drain, stop and are removed in the background
+			// and at the end: the template waits for the new ones.
+		case strings.Contains(ev, "unit-web-"):
 			lastWorker = i
 		}
 	}

@@ -199,7 +199,8 @@ func (d fakeDocker) CreateContainer(_ context.Context, c ContainerSpec) (string,
 		return "", fmt.Errorf("no such image %s", c.Image)
 	}
 	d.w.nextID++
-	id := fmt.Sprintf("%064x", d.w.nextID)
+	// Unique in its first 12 characters, as Docker's IDs are in practice.
+	id := fmt.Sprintf("%012x%052x", d.w.nextID, d.w.nextID)
 	ctr := &plan.Container{ID: id, Name: c.Name, Labels: maps.Clone(c.Labels), State: plan.ContainerCreated,
 		ImageRef: c.Image, ImageID: img.ID,
 		Networks: map[string]string{c.Network: fmt.Sprintf("10.0.%d.%d", d.w.nextID/200, d.w.nextID%200+2)}}

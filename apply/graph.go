@@ -115,6 +115,7 @@ func (e *Executor) runGraph(ctx context.Context, st *runState, steps []plan.Step
 	}
 	var errs *multierror.Error
 	crashed := false
+	succeeded := 0
 	for running > 0 {
 		r := <-results
 		running--
@@ -131,6 +132,7 @@ func (e *Executor) runGraph(ctx context.Context, st *runState, steps []plan.Step
 			errs = multierror.Append(errs, &StepError{Step: g.steps[r.i], Err: r.err})
 			stop(errStepFailed)
 		case ctx.Err() == nil:
+			succeeded++
 			for _, next := range g.finish(r.i) {
 				launch(next)
 			}
@@ -138,6 +140,11 @@ func (e *Executor) runGraph(ctx context.Context, st *runState, steps []plan.Step
 	}
 	if crashed {
 		return ErrCrashed
+	}
+	if errs == nil && ctx.Err() != nil && succeeded < len(g.steps) {
+		// Stopped from outside (Ctrl-C, the lock lost) between steps:
+		// what did not run is as much a failure as a step that failed.
+		errs = multierror.Append(errs, context.Cause(ctx))
 	}
 	if err := e.journal.flush(context.WithoutCancel(ctx), e.consulClient()); err != nil {
 		errs = multierror.Append(errs, fmt.Errorf("write journal: %w", err))

@@ -2,7 +2,7 @@ package plan
 
 // FormatVersion is the version of the Plan's JSON form (docs/plan-json.md).
 // It changes only when a field changes meaning or disappears.
-const FormatVersion = 1
+const FormatVersion = 2
 
 // Plan is what apply would do, as plain data: steps, each naming the steps
 // it waits for (DependsOn). Apply runs the steps by those edges alone, so
