@@ -16,10 +16,20 @@ const lbReadyTimeout = 60 * time.Second
 // that elects itself, with the UI, reachable on every interface of its
 // container. raft_multiplier 1 makes a lone server lead in about a second
 // instead of several.
+//
+// enable_truncate is for an LB in resolve mode: Consul's DNS answers a UDP
+// query with at most 3 records (dns_config.udp_answer_limit, and never more
+// than 512 bytes) and, without it, does not say the answer was cut, so
+// nginx would balance over 3 workers of 20 at a time. With the TC bit set
+// nginx asks again over TCP, where Consul answers with every passing
+// instance. The command is not in the container's config hash: a Consul
+// made before this keeps answering 3 until the stack is destroyed and
+// applied again.
 func ConsulCommand(s *spec.Stack) []string {
 	return []string{"agent", "-server", "-bootstrap-expect=1", "-client=0.0.0.0", "-ui",
 		"-data-dir=/tmp/consul", "-node=" + s.ConsulContainerName(),
-		"-hcl=performance { raft_multiplier = 1 }"}
+		"-hcl=performance { raft_multiplier = 1 }",
+		"-hcl=dns_config { enable_truncate = true }"}
 }
 
 // LBCommand is the LB container's command: stackctl's template sync

@@ -5,8 +5,11 @@ package apply_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -118,4 +121,83 @@ func TestResolveModeRollingUpdateUnderWrk(t *testing.T) {
 	if after := s.lbStatus(); after.Reloads != before.Reloads {
 		t.Errorf("nginx was reloaded: %d reloads before, %d after", before.Reloads, after.Reloads)
 	}
+}
+
+// TestResolveModeLBReachesEveryWorker: in resolve mode nginx balances over
+// every passing worker, not only the 3 that fit in a UDP answer of Consul's
+// DNS. The managed Consul sets the TC bit when it trims an answer
+// (enable_truncate, see apply.ConsulCommand), and nginx then asks again over
+// TCP, where Consul answers with all of them.
+//
+// nginx keeps the servers of a lookup for 2s and sends requests to them
+// round robin, so a burst of three rounds of requests (a tenth of a second
+// here) reaches every server nginx holds. Without truncation that was 3
+// workers, and a burst that straddles a lookup reaches at most 6 of the 8;
+// over many lookups all 8 answer in turn, which is why the test counts
+// per burst and not over all its requests.
+func TestResolveModeLBReachesEveryWorker(t *testing.T) {
+	const replicas, bursts = 8, 5
+	s := newStack(t)
+	s.write(spec{replicas: replicas})
+	s.mustApply()
+	if n := s.passing(); n != replicas {
+		t.Fatalf("%d workers pass in Consul, want %d", n, replicas)
+	}
+
+	addr := s.lbAddr()
+	var best map[string]int
+	var reached []int
+	for range bursts {
+		seen := hostnamesInBurst(t, addr, 3*replicas)
+		reached = append(reached, len(seen))
+		if len(seen) > len(best) {
+			best = seen
+		}
+		if len(seen) == replicas {
+			break
+		}
+		time.Sleep(500 * time.Millisecond) // the next burst, another lookup
+	}
+	t.Logf("distinct workers per burst of %d requests: %v", 3*replicas, reached)
+	if len(best) != replicas {
+		t.Errorf("no burst through the LB reached all %d workers (per burst: %v); the best one never reached %v",
+			replicas, reached, s.workersNotIn(best))
+	}
+}
+
+// hostnamesInBurst sends n requests through the LB at addr, one after the
+// other, and counts the answers of each worker (its X-Hostname).
+func hostnamesInBurst(t *testing.T, addr string, n int) map[string]int {
+	t.Helper()
+	seen := map[string]int{}
+	for i := range n {
+		res, err := http.Get("http://" + addr + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("request %d through the LB: status %d", i+1, res.StatusCode)
+		}
+		seen[res.Header.Get("X-Hostname")]++
+	}
+	return seen
+}
+
+// workersNotIn names the stack's workers whose hostname (Docker's default:
+// the container ID's first 12 digits) is not among hostnames.
+func (s *stack) workersNotIn(hostnames map[string]int) []string {
+	var missing []string
+	for name, desc := range s.containers() {
+		id, _, _ := strings.Cut(desc, " ")
+		if !strings.HasPrefix(name, s.name+"-web-") || len(id) < 12 {
+			continue
+		}
+		if _, ok := hostnames[id[:12]]; !ok {
+			missing = append(missing, name)
+		}
+	}
+	sort.Strings(missing)
+	return missing
 }
