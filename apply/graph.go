@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/hashicorp/go-multierror"
@@ -74,7 +75,8 @@ var errNotStarted = errors.New("not started")
 
 // runGraph runs the steps as their edges allow: each starts as soon as
 // every step it depends on has finished, at most Workers of them doing
-// Docker work at once, in plan order when more are ready than can run.
+// Docker work at once (by stepRank, then in plan order, when more are ready
+// than can run).
 // The first failure cancels the steps running (their undo is in the
 // journal) and starts no other; runGraph returns once every started step
 // has returned, with the failures collected.
@@ -94,7 +96,7 @@ func (e *Executor) runGraph(ctx context.Context, st *runState, steps []plan.Step
 	running := 0
 	launch := func(i int) {
 		running++
-		ticket := pool.ticket()
+		ticket := pool.ticket(stepRank(g.steps[i]))
 		go func() {
 			if err := pool.enter(ctx, ticket); err != nil {
 				results <- result{i, errNotStarted}
@@ -110,9 +112,13 @@ func (e *Executor) runGraph(ctx context.Context, st *runState, steps []plan.Step
 			results <- result{i, err}
 		}()
 	}
-	for _, i := range g.ready() {
-		launch(i)
+	launchAll := func(is []int) {
+		slices.SortStableFunc(is, func(a, b int) int { return stepRank(g.steps[a]) - stepRank(g.steps[b]) })
+		for _, i := range is {
+			launch(i)
+		}
 	}
+	launchAll(g.ready())
 	var errs *multierror.Error
 	crashed := false
 	succeeded := 0
@@ -133,9 +139,7 @@ func (e *Executor) runGraph(ctx context.Context, st *runState, steps []plan.Step
 			stop(errStepFailed)
 		case ctx.Err() == nil:
 			succeeded++
-			for _, next := range g.finish(r.i) {
-				launch(next)
-			}
+			launchAll(g.finish(r.i))
 		}
 	}
 	if crashed {

@@ -57,13 +57,13 @@ func TestGraphReleasesAStepWhenAllItsDependenciesFinished(t *testing.T) {
 
 func TestPoolLetsWaitersInInTheOrderTheyCame(t *testing.T) {
 	p := newPool(1)
-	first := p.ticket()
+	first := p.ticket(0)
 	if err := p.enter(context.Background(), first); err != nil {
 		t.Fatal(err)
 	}
-	var tickets []chan struct{}
+	var tickets []*ticket
 	for range 3 {
-		tickets = append(tickets, p.ticket())
+		tickets = append(tickets, p.ticket(1))
 	}
 	// The second waiter gives up: its place passes to the third.
 	ctx, cancel := context.WithCancel(context.Background())
@@ -72,7 +72,7 @@ func TestPoolLetsWaitersInInTheOrderTheyCame(t *testing.T) {
 		t.Fatal("enter with a cancelled context succeeded while the pool was full")
 	}
 	entered := make(chan int, 3)
-	for i, tk := range []chan struct{}{tickets[0], tickets[2]} {
+	for i, tk := range []*ticket{tickets[0], tickets[2]} {
 		go func() {
 			if p.enter(context.Background(), tk) == nil {
 				entered <- i
@@ -91,5 +91,20 @@ func TestPoolLetsWaitersInInTheOrderTheyCame(t *testing.T) {
 	p.leave()
 	if i := <-entered; i != 1 {
 		t.Fatalf("waiter %d entered second, want the last one left", i)
+	}
+}
+
+func TestPoolLetsALowerRankInFirst(t *testing.T) {
+	p := newPool(1)
+	if err := p.enter(context.Background(), p.ticket(3)); err != nil {
+		t.Fatal(err)
+	}
+	worker := p.ticket(3)
+	consul := p.ticket(0)
+	p.leave()
+	select {
+	case <-consul.turn:
+	case <-worker.turn:
+		t.Fatal("a rank 3 ticket went before a rank 0 one that came later")
 	}
 }

@@ -2,52 +2,61 @@ package apply
 
 import (
 	"context"
+	"slices"
 	"sync"
+
+	"github.com/stackctl/stackctl/plan"
 )
 
-// pool bounds how many steps do Docker work at once, and lets waiting
-// steps in in the order they became ready: in a first apply, Consul's
-// container, whose election is the longest wait, goes before the workers
-// that need it.
+// pool bounds how many steps do Docker work at once. Waiting steps are let
+// in by rank, then in the order they became ready: what others wait for
+// longest goes first (stepRank).
 type pool struct {
 	mu    sync.Mutex
 	free  int
-	queue []chan struct{}
+	queue []*ticket // by rank, then arrival
+}
+
+type ticket struct {
+	rank int
+	turn chan struct{}
 }
 
 func newPool(size int) *pool { return &pool{free: max(size, 1)} }
 
-// ticket takes a place in the queue; enter then waits for it.
-func (p *pool) ticket() chan struct{} {
+// ticket takes a place in the queue; enter then waits for its turn.
+func (p *pool) ticket(rank int) *ticket {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	t := make(chan struct{})
+	t := &ticket{rank: rank, turn: make(chan struct{})}
 	if p.free > 0 && len(p.queue) == 0 {
 		p.free--
-		close(t)
+		close(t.turn)
 		return t
 	}
-	p.queue = append(p.queue, t)
+	i := len(p.queue)
+	for i > 0 && p.queue[i-1].rank > rank {
+		i--
+	}
+	p.queue = slices.Insert(p.queue, i, t)
 	return t
 }
 
 // enter waits until the ticket's turn, or ctx ends (the place is given up).
-func (p *pool) enter(ctx context.Context, t chan struct{}) error {
+func (p *pool) enter(ctx context.Context, t *ticket) error {
 	select {
-	case <-t:
+	case <-t.turn:
 		return nil
 	case <-ctx.Done():
 	}
 	p.mu.Lock()
-	for i, q := range p.queue {
-		if q == t {
-			p.queue = append(p.queue[:i], p.queue[i+1:]...)
-			p.mu.Unlock()
-			return context.Cause(ctx)
-		}
+	if i := slices.Index(p.queue, t); i >= 0 {
+		p.queue = slices.Delete(p.queue, i, i+1)
+		p.mu.Unlock()
+		return context.Cause(ctx)
 	}
 	p.mu.Unlock()
-	p.leave() // granted as ctx ended: hand it on
+	p.leave() // its turn came as ctx ended: hand it on
 	return context.Cause(ctx)
 }
 
@@ -58,8 +67,24 @@ func (p *pool) leave() {
 	if len(p.queue) > 0 {
 		t := p.queue[0]
 		p.queue = p.queue[1:]
-		close(t)
+		close(t.turn)
 		return
 	}
 	p.free++
+}
+
+// stepRank orders steps that are ready at once: Consul's container first,
+// as its election is the longest wait of a first apply; then the template
+// and the LB, which do little Docker work and end a first apply; then the
+// rest.
+func stepRank(s plan.Step) int {
+	switch s.Kind {
+	case plan.KindConsul:
+		return 0
+	case plan.KindTemplate, plan.KindRegistration:
+		return 1
+	case plan.KindLB:
+		return 2
+	}
+	return 3
 }
