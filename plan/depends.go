@@ -39,15 +39,29 @@ func (m imageSteps) of(ref string) []string {
 	return nil
 }
 
-// linkWorkers links the worker steps, batch by batch, and returns their IDs.
+// linkWorkers links the worker steps and returns their IDs. In a rolling
+// update a service's slots go through a window of update.parallelism: each
+// step waits for the one parallelism places before it, so that at most that
+// many slots are being replaced at once and a slot starts as soon as one
+// ahead of it is done, not when the slowest of a whole batch is (as
+// Swarm's update.parallelism does). The batches stay, as groups, for
+// display and for rollback.
 func (b *builder) linkWorkers(net, consul []string, images imageSteps) []string {
 	var ids []string
 	rolling := rollingUpdates(b.workers)
-	for i, batch := range b.workers {
+	window := map[string][]Step{} // per rolling service, its steps so far
+	for _, batch := range b.workers {
 		svc := b.s.Service(batch[0].Service)
 		setDepends(batch, net, consul, images.of(svc.Image))
-		if i > 0 && b.workers[i-1][0].Service == svc.Name && rolling[svc.Name] {
-			setDepends(batch, stepIDs(b.workers[i-1]))
+		if rolling[svc.Name] {
+			width := max(svc.Update.Parallelism, 1)
+			for k := range batch {
+				prev := window[svc.Name]
+				if n := len(prev); n >= width {
+					batch[k].DependsOn = append(batch[k].DependsOn, stepID(prev[n-width]))
+				}
+				window[svc.Name] = append(prev, batch[k])
+			}
 		}
 		ids = append(ids, stepIDs(batch)...)
 	}
@@ -110,8 +124,8 @@ func (b *builder) sinks() []string {
 }
 
 // rollingUpdates are the services whose worker steps are a rolling update:
-// at least one replaces a container. Only then does a batch wait for the
-// one before it; a first apply, a scale-up or a restart of stopped workers
+// at least one replaces a container. Only then does a slot wait for one
+// before it; a first apply, a scale-up or a restart of stopped workers
 // replaces nothing that serves, and its batches overlap.
 func rollingUpdates(batches [][]Step) map[string]bool {
 	rolling := map[string]bool{}

@@ -103,14 +103,14 @@ func TestDependsOn(t *testing.T) {
 				workers(1): consul, workers(2): consul, workers(3): consul, workers(4): consul,
 				tmpl: consul, lb: tmpl,
 			}},
-		{"a rolling update runs batch after batch; a changed template waits for the last",
+		{"a rolling update is a window of update.parallelism slots; a changed template waits for the last",
 			primes(4, parallelism(2), v2, newTemplate), running(primes(4)), depends{
-				workers(3): workers(1, 2), workers(4): workers(1, 2),
+				workers(3): workers(1), workers(4): workers(2),
 				tmpl: workers(3, 4),
 			}},
 		{"a replaced LB waits for the workers it serves",
 			primes(4, parallelism(2), v2, lbPort(8081)), running(primes(4)), depends{
-				workers(3): workers(1, 2), workers(4): workers(1, 2),
+				workers(3): workers(1), workers(4): workers(2),
 				lb: workers(3, 4),
 			}},
 		{"a replaced LB waits for a changed template, which waits for the workers",
@@ -133,7 +133,7 @@ func TestDependsOn(t *testing.T) {
 		{"workers wait for the image they run",
 			primes(4, parallelism(2), built), rebuiltWorld(primes(4, built)), depends{
 				workers(1): "image/primes-web:latest", workers(2): "image/primes-web:latest",
-				workers(3): workers(1, 2), workers(4): workers(1, 2),
+				workers(3): workers(1), workers(4): workers(2),
 			}},
 		{"registrations wait for a started Consul, the template for the registrations",
 			primes(2), func() *planfake.World {
@@ -151,7 +151,7 @@ func TestDependsOn(t *testing.T) {
 					Meta: map[string]string{plan.MetaStack: "primes", plan.MetaService: "api", plan.MetaSlot: "1"}})
 				return world
 			}, depends{
-				workers(3): workers(1, 2), workers(4): workers(1, 2),
+				workers(3): workers(1), workers(4): workers(2),
 				"registration/primes-api-1": workers(3, 4), "registration/primes-web-5": workers(3, 4), "registration/primes-web-6": workers(3, 4),
 				workers(5): "registration/primes-web-5", workers(6): "registration/primes-web-6",
 			}},

@@ -73,3 +73,24 @@ func (x *groupIndex) parallel(steps []plan.Step) bool {
 	}
 	return true
 }
+
+// window is the one group a rolling update's batch waits on when each of
+// its steps waits for one step of it (the slot update.parallelism places
+// before), or "" when the steps wait for anything else.
+func (x *groupIndex) window(steps []plan.Step) string {
+	group := ""
+	for _, st := range steps {
+		if len(st.DependsOn) == 0 {
+			continue // the first slots of a batch that is partly the first
+		}
+		if len(st.DependsOn) != 1 {
+			return ""
+		}
+		g := x.groupOf[st.DependsOn[0]]
+		if group != "" && g != group {
+			return ""
+		}
+		group = g
+	}
+	return group
+}

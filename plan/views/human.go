@@ -71,8 +71,13 @@ func (h *human) group(n, total int, steps []plan.Step, index *groupIndex) {
 		}
 	}
 	shared, same := sharedDepends(steps)
-	if same && len(shared) > 0 {
+	switch {
+	case same && len(shared) > 0:
 		how += ", after " + index.after(shared)
+	case !same:
+		if g := index.window(steps); g != "" {
+			how += ", each after one step of " + g
+		}
 	}
 	h.printf("\n%sGroup %d/%d: %s%s (%s)\n", h.c.bold, n, total, steps[0].Group, h.c.reset, how)
 	for _, st := range steps {
