@@ -41,12 +41,10 @@ func (e *Executor) admit(ctx context.Context, svc *spec.Service, slot int, id st
 	default:
 		return time.Time{}, err
 	}
-	trace("%s healthy", id)
 	since := time.Now().UTC()
 	if err := consul.Register(ctx, reg); err != nil {
 		return time.Time{}, fmt.Errorf("register %s: %w", id, err)
 	}
-	trace("%s registered", id)
 	if !reg.Passing {
 		return since, e.waitPassing(ctx, id, deadline)
 	}

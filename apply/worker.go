@@ -172,18 +172,14 @@ func (e *Executor) startWorker(ctx context.Context, svc *spec.Service, slot int,
 // until the LB no longer routes to it, drains and stops in the background
 // (kept until the apply has succeeded).
 func (e *Executor) replaceStartFirst(ctx context.Context, st *runState, svc *spec.Service, slot int, name string, old *plan.Container, oldReg *Registration) error {
-	trace("%s begin", name)
 	if err := e.setAside(ctx, old); err != nil {
 		return err
 	}
-	trace("%s renamed", name)
 	c, err := e.runContainer(ctx, e.workerSpec(svc, slot, name))
 	if err != nil {
 		return err
 	}
-	trace("%s running", name)
 	since, err := e.admit(ctx, svc, slot, name, c)
-	trace("%s admitted", name)
 	if err != nil {
 		return err
 	}
