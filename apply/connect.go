@@ -67,13 +67,13 @@ func (e *Executor) connect(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("Consul at %s: %w", addr, err)
 	}
-	if err := waitLeader(ctx, c, addr, e.ConsulReady); err != nil {
+	if err := waitLeader(ctx, c, addr, e.opts.ConsulReady); err != nil {
 		return err
 	}
 	e.mu.Lock()
 	e.consul = c
 	e.mu.Unlock()
-	if e.Lock {
+	if e.opts.Lock {
 		return e.takeLockRetrying(ctx, c)
 	}
 	return nil
@@ -82,7 +82,7 @@ func (e *Executor) connect(ctx context.Context) error {
 // takeLockRetrying takes the lock, retrying while a new server cannot make
 // sessions yet (its own node is registered a moment after it leads).
 func (e *Executor) takeLockRetrying(ctx context.Context, c Consul) error {
-	deadline := time.Now().Add(e.ConsulReady)
+	deadline := time.Now().Add(e.opts.ConsulReady)
 	for {
 		err := e.takeLock(ctx, c)
 		if err == nil || IsLocked(err) || time.Now().After(deadline) || ctx.Err() != nil {

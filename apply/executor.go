@@ -65,7 +65,9 @@ type Executor struct {
 	// Dial reaches Consul; ConsulAddr overrides where (CONSUL_HTTP_ADDR).
 	Dial       ConsulDialer
 	ConsulAddr string
-	Options
+	// opts is a field, not embedded: the option Lock (take the lock) is not
+	// the lock held.
+	opts Options
 
 	mu           sync.Mutex
 	consul       Consul
@@ -113,7 +115,7 @@ func New(s *spec.Stack, docker Docker, dial ConsulDialer, opts Options) *Executo
 	if opts.Probe == nil {
 		opts.Probe = HTTPProbe
 	}
-	return &Executor{Stack: s, Docker: docker, Dial: dial, Options: opts, self: thisProcess(), alive: processAlive}
+	return &Executor{Stack: s, Docker: docker, Dial: dial, opts: opts, self: thisProcess(), alive: processAlive}
 }
 
 func newApplyID() string {
@@ -126,7 +128,7 @@ func newApplyID() string {
 // rolls back (or pauses, as the failed service's update.on_failure says)
 // and returns a report with Err set. Run releases the lock it took.
 func (e *Executor) Run(ctx context.Context, p *plan.Plan, before *plan.State) *Report {
-	r := &Report{Stack: e.Stack.Name, ApplyID: e.ApplyID, Operation: e.Operation}
+	r := &Report{Stack: e.Stack.Name, ApplyID: e.opts.ApplyID, Operation: e.opts.Operation}
 	defer e.Unlock()
 	if p.Empty() {
 		return r
@@ -140,7 +142,7 @@ func (e *Executor) Run(ctx context.Context, p *plan.Plan, before *plan.State) *R
 		r.Err = err
 		return r
 	}
-	e.journal = newJournal(e.Stack, e.ApplyID, e.Operation, e.Holder, p)
+	e.journal = newJournal(e.Stack, e.opts.ApplyID, e.opts.Operation, e.opts.Holder, p)
 	if err := e.connectIfUp(ctx, before); err != nil {
 		r.Err = err
 		return r
@@ -198,7 +200,7 @@ func (e *Executor) runStep(ctx context.Context, st *runState, step plan.Step) er
 		return context.Cause(ctx)
 	}
 	start := time.Now()
-	e.Progress.StepStarted(step)
+	e.opts.Progress.StepStarted(step)
 	op, err := e.operation(ctx, st, step)
 	// The undo is written before the step changes anything. A step with
 	// nothing to undo (every step of a destroy) waits for no write: its
@@ -215,13 +217,13 @@ func (e *Executor) runStep(ctx context.Context, st *runState, step plan.Step) er
 	}
 	releaseSlot(ctx) // what is left is the journal's write: Consul's work
 	n := e.done.Add(1)
-	if err == nil && e.FailAfterStep > 0 && n == int64(e.FailAfterStep) {
+	if err == nil && e.opts.FailAfterStep > 0 && n == int64(e.opts.FailAfterStep) {
 		err = ErrInjected
 	}
 	if err != nil {
 		e.journal.set(step.ID, plan.JournalFailed, nil, err.Error())
 		_ = e.journal.flush(ctx, e.consulClient())
-		e.Progress.StepFinished(step, time.Since(start), err)
+		e.opts.Progress.StepFinished(step, time.Since(start), err)
 		return err
 	}
 	v := e.journal.set(step.ID, plan.JournalDone, nil, "")
@@ -229,11 +231,11 @@ func (e *Executor) runStep(ctx context.Context, st *runState, step plan.Step) er
 		v = 0 // written when the run ends
 	}
 	if ferr := e.journal.flushVersion(ctx, e.consulClient(), v); ferr != nil {
-		e.Progress.StepFinished(step, time.Since(start), ferr)
+		e.opts.Progress.StepFinished(step, time.Since(start), ferr)
 		return ferr
 	}
-	e.Progress.StepFinished(step, time.Since(start), nil)
-	if e.CrashAfterStep > 0 && n >= int64(e.CrashAfterStep) {
+	e.opts.Progress.StepFinished(step, time.Since(start), nil)
+	if e.opts.CrashAfterStep > 0 && n >= int64(e.opts.CrashAfterStep) {
 		return ErrCrashed
 	}
 	return nil
@@ -271,7 +273,7 @@ func (e *Executor) fail(ctx context.Context, st *runState, err error, r *Report)
 		return
 	}
 	since := time.Now().UTC()
-	r.RolledBack, r.RollbackErr = e.rollback(rb, e.ApplyID, e.journal.snapshot())
+	r.RolledBack, r.RollbackErr = e.rollback(rb, e.opts.ApplyID, e.journal.snapshot())
 	// Restored workers and registrations reach the LB by its own render;
 	// a restored template's undo waited for it already, and nothing else
 	// the rollback does changes what the LB renders (waiting for a render

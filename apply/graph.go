@@ -92,7 +92,7 @@ func (e *Executor) runGraph(ctx context.Context, st *runState, steps []plan.Step
 		err error
 	}
 	results := make(chan result)
-	pool := newPool(e.Workers)
+	pool := newPool(e.opts.Workers)
 	running := 0
 	launch := func(i int) {
 		running++

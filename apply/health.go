@@ -195,7 +195,7 @@ func (e *Executor) waitLB(ctx context.Context, since time.Time) {
 		return
 	}
 	key := e.Stack.KVPrefix() + plan.KVLBStatus
-	tctx, cancel := context.WithTimeout(ctx, e.LBSettle)
+	tctx, cancel := context.WithTimeout(ctx, e.opts.LBSettle)
 	defer cancel()
 	for {
 		if st, ok := e.lbStatus(tctx, key); ok && st.RenderedAt.After(since) {

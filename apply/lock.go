@@ -59,7 +59,7 @@ var ErrLockLost = errors.New("the stack's lock was lost (its Consul session ende
 var relockWait = 2*lockTTL + 5*time.Second
 
 func (e *Executor) takeLock(ctx context.Context, c Consul) error {
-	return e.takeLockWait(ctx, c, e.LockTimeout)
+	return e.takeLockWait(ctx, c, e.opts.LockTimeout)
 }
 
 // takeLockWait takes the lock, waiting up to wait for a live holder. A
@@ -91,7 +91,7 @@ func (e *Executor) takeLockWait(ctx context.Context, c Consul, wait time.Duratio
 				e.mu.Lock()
 				e.tookOver = true
 				e.mu.Unlock()
-				e.Progress.Note(fmt.Sprintf("stack %s: the lock's holder %s is gone; took the lock over", e.Stack.Name, gone))
+				e.opts.Progress.Note(fmt.Sprintf("stack %s: the lock's holder %s is gone; took the lock over", e.Stack.Name, gone))
 			}
 			return nil
 		}
@@ -120,7 +120,7 @@ func (e *Executor) takeLockWait(ctx context.Context, c Consul, wait time.Duratio
 			return &LockedError{Stack: e.Stack.Name, Key: key, ID: held.Session, Holder: h, Waited: wait}
 		}
 		if !told {
-			e.Progress.Note(fmt.Sprintf("stack %s: waiting for the lock held by %s, up to %s", e.Stack.Name, h, wait))
+			e.opts.Progress.Note(fmt.Sprintf("stack %s: waiting for the lock held by %s, up to %s", e.Stack.Name, h, wait))
 			told = true
 		}
 		slice = left
@@ -137,12 +137,12 @@ const maxTakeovers = 3
 
 // lockHolder is the lock's value for this executor.
 func (e *Executor) lockHolder() LockHolder {
-	holder := e.Holder
+	holder := e.opts.Holder
 	if holder == "" {
 		holder = DefaultHolder()
 	}
 	return LockHolder{
-		Holder: holder, Since: time.Now().UTC(), Operation: e.Operation, ApplyID: e.ApplyID,
+		Holder: holder, Since: time.Now().UTC(), Operation: e.opts.Operation, ApplyID: e.opts.ApplyID,
 		Host: e.self.Host, BootID: e.self.BootID, PIDNamespace: e.self.PIDNamespace, PID: e.self.PID, PIDStart: e.self.Start,
 	}
 }

@@ -236,7 +236,7 @@ func TestBreakLockNeedsTheHeldLocksID(t *testing.T) {
 	w.kv["stackctl/unit/journal"] = []byte(`{"format_version":1,"apply_id":"abc","operation":"apply","steps":[]}`)
 	session := w.holdLock(unitLock, LockHolder{Holder: "root@other pid 1", BootID: "boot-b", PIDNamespace: "x", PID: 1, PIDStart: 1})
 	e, _ := w.lockTaker(t, processes{}, Options{})
-	e.Lock = false
+	e.opts.Lock = false
 	info, err := e.ReadLock(context.Background(), w.observe(t, s))
 	if err != nil || info == nil || info.ID != session || info.Here || info.Gone || info.Journal == nil || info.Journal.ApplyID != "abc" {
 		t.Fatalf("ReadLock: %+v, %v", info, err)

@@ -74,7 +74,7 @@ func (e *Executor) awaitHealthy(ctx context.Context, id, url string, timeout, de
 	answered := false
 	last := ""
 	for {
-		err := e.Probe(ctx, url, timeout)
+		err := e.opts.Probe(ctx, url, timeout)
 		switch {
 		case err == nil:
 			return nil

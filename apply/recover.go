@@ -15,12 +15,12 @@ func (e *Executor) recover(ctx context.Context, c Consul) (*Report, error) {
 	}
 	r := &Report{Stack: e.Stack.Name, ApplyID: doc.ApplyID, Operation: "recover " + doc.Operation}
 	if doc.Paused {
-		e.Progress.Note(fmt.Sprintf("The %s %s started at %s was paused after a failure; planning from the state it left.",
+		e.opts.Progress.Note(fmt.Sprintf("The %s %s started at %s was paused after a failure; planning from the state it left.",
 			doc.Operation, doc.ApplyID, doc.StartedAt.UTC().Format(time.RFC3339)))
 		r.Recovered = "forgotten"
 		return r, c.KVDelete(ctx, e.Stack.KVPrefix()+"journal")
 	}
-	e.Progress.Note(fmt.Sprintf("The %s %s started at %s did not finish; rolling it back first.",
+	e.opts.Progress.Note(fmt.Sprintf("The %s %s started at %s did not finish; rolling it back first.",
 		doc.Operation, doc.ApplyID, doc.StartedAt.UTC().Format(time.RFC3339)))
 	rb := context.WithoutCancel(ctx)
 	r.RolledBack, r.RollbackErr = e.rollback(rb, doc.ApplyID, doc.Steps)

@@ -25,7 +25,7 @@ func (e *Executor) rollback(ctx context.Context, applyID string, steps []Journal
 	for g := len(groups) - 1; g >= 0; g-- {
 		var mu sync.Mutex
 		var wg sync.WaitGroup
-		sem := make(chan struct{}, e.Workers)
+		sem := make(chan struct{}, e.opts.Workers)
 		for _, st := range groups[g] {
 			if st.Status == plan.JournalPending || st.Undo == nil {
 				continue
@@ -38,7 +38,7 @@ func (e *Executor) rollback(ctx context.Context, applyID string, steps []Journal
 				defer release()
 				start := time.Now()
 				err := e.undo(withSlotRelease(ctx, release), applyID, st.Undo)
-				e.Progress.StepUndone(st.ID, time.Since(start), err)
+				e.opts.Progress.StepUndone(st.ID, time.Since(start), err)
 				mu.Lock()
 				defer mu.Unlock()
 				if err != nil {
@@ -340,7 +340,7 @@ func (e *Executor) removeKept(ctx context.Context, consul bool) error {
 			networks = append(networks, u.Name)
 		}
 	}
-	errs := multierror.Append(nil, bounded(e.Workers, kept, func(r *Restore) error {
+	errs := multierror.Append(nil, bounded(e.opts.Workers, kept, func(r *Restore) error {
 		if err := e.Docker.RemoveContainer(ctx, r.OldID); err != nil {
 			return fmt.Errorf("remove %s: %w", r.Name, err)
 		}

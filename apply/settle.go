@@ -45,7 +45,7 @@ func (e *Executor) settleAfterCrash(ctx context.Context, observed *plan.State) (
 	if err := e.settle(ctx); err != nil {
 		return false, err
 	}
-	e.Progress.Note(fmt.Sprintf("stack %s: waited %s for the Docker requests of the interrupted apply to land",
+	e.opts.Progress.Note(fmt.Sprintf("stack %s: waited %s for the Docker requests of the interrupted apply to land",
 		e.Stack.Name, time.Since(start).Round(100*time.Millisecond)))
 	return true, nil
 }

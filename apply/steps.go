@@ -59,7 +59,7 @@ func unsupported(step plan.Step) error {
 // labels adds the apply's label to an object's labels.
 func (e *Executor) labels(base map[string]string) map[string]string {
 	out := maps.Clone(base)
-	out[LabelApply] = e.ApplyID
+	out[LabelApply] = e.opts.ApplyID
 	return out
 }
 
@@ -201,7 +201,7 @@ func (e *Executor) registrationOp(ctx context.Context, st *runState, step plan.S
 				return err
 			}
 			if !reg.Passing {
-				e.syncWhenPassing(ctx, step.Target, min(svc.Update.HealthyDeadline, e.LBSettle))
+				e.syncWhenPassing(ctx, step.Target, min(svc.Update.HealthyDeadline, e.opts.LBSettle))
 			}
 			return nil
 		}}, nil
