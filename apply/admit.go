@@ -28,7 +28,7 @@ func (e *Executor) admit(ctx context.Context, svc *spec.Service, slot int, id st
 		return time.Time{}, fmt.Errorf("container %s has no address on network %s", c.Name, e.Stack.NetworkName())
 	}
 	releaseSlot(ctx) // what is left is the worker's start, and Consul's work
-	consul, err := e.awaitConsul(ctx)
+	consul, err := e.consul.get(ctx)
 	if err != nil {
 		return time.Time{}, err
 	}
@@ -63,7 +63,7 @@ func healthyDeadline(svc *spec.Service) time.Duration {
 // Consul 1.14 sometimes holds back (see waitPassing): when the first look
 // does not find it, the agent is made to sync at once.
 func (e *Executor) waitServing(ctx context.Context, reg Registration, deadline time.Duration) error {
-	c := e.consulClient()
+	c := e.consul.current()
 	tctx, cancel := context.WithTimeout(ctx, deadline)
 	defer cancel()
 	for try := 0; ; try++ {

@@ -2,7 +2,6 @@ package apply
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"strconv"
@@ -31,7 +30,7 @@ func (e *Executor) Prepare(ctx context.Context, observed *plan.State) (*Report, 
 		return nil, err
 	}
 	var r *Report
-	if c := e.consulClient(); c != nil {
+	if c := e.consul.current(); c != nil {
 		if r, err = e.recover(ctx, c); err != nil {
 			return nil, err
 		}
@@ -45,7 +44,7 @@ func (e *Executor) Prepare(ctx context.Context, observed *plan.State) (*Report, 
 // connectIfUp connects to Consul when it should answer: an external agent
 // always, the managed server while its container runs.
 func (e *Executor) connectIfUp(ctx context.Context, observed *plan.State) error {
-	if e.consulClient() != nil {
+	if e.consul.current() != nil {
 		return nil
 	}
 	if e.Stack.Consul.Managed() && e.ConsulAddr == "" {
@@ -70,13 +69,24 @@ func (e *Executor) connect(ctx context.Context) error {
 	if err := waitLeader(ctx, c, addr, e.opts.ConsulReady); err != nil {
 		return err
 	}
-	e.mu.Lock()
-	e.consul = c
-	e.mu.Unlock()
+	e.consul.set(c)
 	if e.opts.Lock {
 		return e.takeLockRetrying(ctx, c)
 	}
 	return nil
+}
+
+// connectInBackground connects to the Consul whose container a step just
+// started, while the steps after it go on; steps that need Consul wait for
+// it (consulConn.get). The journal, kept in memory until then, is written
+// once Consul answers.
+func (e *Executor) connectInBackground(ctx context.Context) {
+	e.consul.start(context.WithoutCancel(ctx), func(ctx context.Context) error {
+		if err := e.connect(ctx); err != nil {
+			return err
+		}
+		return e.journal.flush(ctx, e.consul.current())
+	})
 }
 
 // takeLockRetrying takes the lock, retrying while a new server cannot make
@@ -148,92 +158,4 @@ func waitLeader(ctx context.Context, c Consul, addr string, limit time.Duration)
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-}
-
-// connectStarted reports whether Consul is connected or being connected.
-func (e *Executor) connectStarted() bool {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.consul != nil || e.connectBegun
-}
-
-// expectConnect makes awaitConsul wait for a connection that a step (the
-// creation of Consul's container) will start, or fail.
-func (e *Executor) expectConnect() {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.connecting == nil && e.consul == nil {
-		e.connecting = make(chan struct{})
-	}
-}
-
-// startConnect connects to a new Consul in the background; awaitConsul
-// waits for it. The journal, kept in memory until then, is written once
-// Consul answers.
-func (e *Executor) startConnect(ctx context.Context) {
-	e.expectConnect()
-	e.mu.Lock()
-	done, begun := e.connecting, e.connectBegun
-	e.connectBegun = true
-	e.mu.Unlock()
-	if begun || done == nil {
-		return
-	}
-	go func() {
-		err := e.connect(ctx)
-		if err == nil {
-			err = e.journal.flush(ctx, e.consulClient())
-		}
-		e.endConnect(err)
-	}()
-}
-
-// endConnect ends a (possibly never begun) connection with its outcome.
-func (e *Executor) endConnect(err error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.connectBegun = true
-	if e.connecting == nil {
-		return
-	}
-	select {
-	case <-e.connecting:
-		return
-	default:
-	}
-	if err != nil && e.connectErr == nil {
-		e.connectErr = err
-	}
-	close(e.connecting)
-}
-
-// expectsConsul reports whether Consul is connected or being connected: a
-// stack with nothing but a network left has none.
-func (e *Executor) expectsConsul() bool {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.consul != nil || e.connecting != nil
-}
-
-// awaitConsul returns the Consul client once it is connected.
-func (e *Executor) awaitConsul(ctx context.Context) (Consul, error) {
-	e.mu.Lock()
-	done := e.connecting
-	e.mu.Unlock()
-	if done != nil {
-		select {
-		case <-done:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.connectErr != nil {
-		return nil, e.connectErr
-	}
-	if e.consul == nil {
-		return nil, errors.New("Consul is not reachable")
-	}
-	return e.consul, nil
 }

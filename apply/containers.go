@@ -73,12 +73,12 @@ func (e *Executor) consulOp(ctx context.Context, st *runState, step plan.Step) (
 		r := &Restore{Role: plan.RoleConsul, Name: step.Target}
 		return &operation{undo: &Undo{Op: UndoContainer, Restore: r}, do: func(ctx context.Context) error {
 			if _, err := e.runContainer(ctx, e.consulSpec()); err != nil {
-				e.endConnect(err)
+				e.consul.fail(err)
 				return err
 			}
 			// New workers are created while Consul elects itself; they
 			// wait for it only to register.
-			e.startConnect(context.WithoutCancel(ctx))
+			e.connectInBackground(ctx)
 			return nil
 		}}, nil
 	case plan.ActionStart:
@@ -89,10 +89,10 @@ func (e *Executor) consulOp(ctx context.Context, st *runState, step plan.Step) (
 		r := &Restore{Role: plan.RoleConsul, Name: old.Name, OldID: old.ID, OldRunning: false}
 		return &operation{undo: &Undo{Op: UndoContainer, Restore: r}, do: func(ctx context.Context) error {
 			if err := e.Docker.StartContainer(ctx, old.ID); err != nil {
-				e.endConnect(err)
+				e.consul.fail(err)
 				return err
 			}
-			e.startConnect(context.WithoutCancel(ctx))
+			e.connectInBackground(ctx)
 			return nil
 		}}, nil
 	}

@@ -38,7 +38,7 @@ func (e *Executor) destroyOp(ctx context.Context, st *runState, step plan.Step) 
 		}
 		return &operation{undo: none, do: func(ctx context.Context) error { return e.removeNow(ctx, c) }}, nil
 	case plan.KindRegistration:
-		c, err := e.awaitConsul(ctx)
+		c, err := e.consul.get(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -50,7 +50,7 @@ func (e *Executor) destroyOp(ctx context.Context, st *runState, step plan.Step) 
 			return nil
 		}}, nil
 	case plan.KindTemplate:
-		c, err := e.awaitConsul(ctx)
+		c, err := e.consul.get(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -85,7 +85,7 @@ func (e *Executor) failDestroy(ctx context.Context, r *Report, lockLost bool) {
 		r.Err = fmt.Errorf("%w; stopped", ErrLockLost)
 		return
 	}
-	if c := e.consulClient(); c != nil {
+	if c := e.consul.current(); c != nil {
 		if err := e.journal.remove(ctx, c); err != nil {
 			r.RollbackErr = fmt.Errorf("delete journal: %w", err)
 		}

@@ -69,16 +69,13 @@ type Executor struct {
 	// the lock held.
 	opts Options
 
-	mu           sync.Mutex
-	consul       Consul
-	connecting   chan struct{} // closed when a background connect ended
-	connectBegun bool
-	connectErr   error
-	lock         Lock
-	abort        context.CancelCauseFunc // stops Run (lock lost)
-	journal      *journal
-	done         atomic.Int64
-	addrs        addresses
+	mu      sync.Mutex
+	consul  consulConn
+	lock    Lock
+	abort   context.CancelCauseFunc // stops Run (lock lost)
+	journal *journal
+	done    atomic.Int64
+	addrs   addresses
 	// self is this process as the lock records it; alive looks up a lock
 	// holder's process on this machine (processAlive; fakes in tests).
 	self     process
@@ -147,14 +144,14 @@ func (e *Executor) Run(ctx context.Context, p *plan.Plan, before *plan.State) *R
 		r.Err = err
 		return r
 	}
-	if err := e.journal.flush(ctx, e.consulClient()); err != nil {
+	if err := e.journal.flush(ctx, e.consul.current()); err != nil {
 		r.Err = fmt.Errorf("write journal: %w", err)
 		return r
 	}
 	st := &runState{before: before, lbChanges: changesLB(p), destroy: p.Mode == plan.ModeDestroy,
 		leaving: newLeaving(ctx)}
-	if createsConsul(p) && e.consulClient() == nil {
-		e.expectConnect()
+	if createsConsul(p) {
+		e.consul.expect()
 	}
 	if err := e.runGraph(ctx, st, p.Steps); err != nil {
 		if errors.Is(err, ErrCrashed) {
@@ -162,14 +159,14 @@ func (e *Executor) Run(ctx context.Context, p *plan.Plan, before *plan.State) *R
 			r.Err = err
 			return r
 		}
-		e.endConnect(err) // nobody waits for a Consul that was never created
+		e.consul.fail(err) // nobody waits for a Consul that was never created
 		e.fail(ctx, st, err, r)
 		return r
 	}
-	if e.expectsConsul() {
+	if e.consul.awaited() {
 		// A Consul created by this apply is connected in the background:
 		// its journal is written once it answers.
-		if _, err := e.awaitConsul(ctx); err != nil {
+		if _, err := e.consul.get(ctx); err != nil {
 			e.fail(ctx, st, err, r)
 			return r
 		}
@@ -180,7 +177,7 @@ func (e *Executor) Run(ctx context.Context, p *plan.Plan, before *plan.State) *R
 	}
 	r.Done = e.journal.doneIDs()
 	cleanup := multierror.Append(nil, e.removeKept(ctx, false))
-	if c := e.consulClient(); c != nil {
+	if c := e.consul.current(); c != nil {
 		if err := e.journal.remove(ctx, c); err != nil {
 			cleanup = multierror.Append(cleanup, fmt.Errorf("delete journal: %w", err))
 		}
@@ -209,7 +206,7 @@ func (e *Executor) runStep(ctx context.Context, st *runState, step plan.Step) er
 	if err == nil {
 		v := e.journal.set(step.ID, plan.JournalRunning, op.undo, "")
 		if !noUndo {
-			err = e.journal.flushVersion(ctx, e.consulClient(), v)
+			err = e.journal.flushVersion(ctx, e.consul.current(), v)
 		}
 		if err == nil {
 			err = op.do(ctx)
@@ -222,7 +219,7 @@ func (e *Executor) runStep(ctx context.Context, st *runState, step plan.Step) er
 	}
 	if err != nil {
 		e.journal.set(step.ID, plan.JournalFailed, nil, err.Error())
-		_ = e.journal.flush(ctx, e.consulClient())
+		_ = e.journal.flush(ctx, e.consul.current())
 		e.opts.Progress.StepFinished(step, time.Since(start), err)
 		return err
 	}
@@ -230,7 +227,7 @@ func (e *Executor) runStep(ctx context.Context, st *runState, step plan.Step) er
 	if noUndo {
 		v = 0 // written when the run ends
 	}
-	if ferr := e.journal.flushVersion(ctx, e.consulClient(), v); ferr != nil {
+	if ferr := e.journal.flushVersion(ctx, e.consul.current(), v); ferr != nil {
 		e.opts.Progress.StepFinished(step, time.Since(start), ferr)
 		return ferr
 	}
@@ -269,7 +266,7 @@ func (e *Executor) fail(ctx context.Context, st *runState, err error, r *Report)
 	if e.pauses(r.Failed) {
 		r.Paused = true
 		e.journal.pause()
-		_ = e.journal.flush(rb, e.consulClient())
+		_ = e.journal.flush(rb, e.consul.current())
 		return
 	}
 	since := time.Now().UTC()
@@ -282,7 +279,7 @@ func (e *Executor) fail(ctx context.Context, st *runState, err error, r *Report)
 		e.waitLBMembership(rb, since)
 	}
 	if r.RollbackErr == nil {
-		if c := e.consulClient(); c != nil && !undid(r.RolledBack, plan.KindConsul) {
+		if c := e.consul.current(); c != nil && !undid(r.RolledBack, plan.KindConsul) {
 			if err := e.journal.remove(rb, c); err != nil {
 				r.RollbackErr = multierror.Append(r.RollbackErr, fmt.Errorf("delete journal: %w", err))
 			}
@@ -332,12 +329,6 @@ type StepError struct {
 
 func (e *StepError) Error() string { return e.Step.ID + ": " + e.Err.Error() }
 func (e *StepError) Unwrap() error { return e.Err }
-
-func (e *Executor) consulClient() Consul {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.consul
-}
 
 // undid reports whether a step on an object of kind was rolled back: after
 // the Consul container of a first apply is gone, so is its journal.

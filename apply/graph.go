@@ -104,12 +104,7 @@ func (e *Executor) runGraph(ctx context.Context, st *runState, steps []plan.Step
 			}
 			release := sync.OnceFunc(pool.leave)
 			defer release()
-			step := g.steps[i]
-			err := e.runStep(withSlotRelease(ctx, release), st, step)
-			if err == nil && step.Kind == plan.KindConsul && step.Action != plan.ActionDestroy && !e.connectStarted() {
-				e.startConnect(context.WithoutCancel(ctx))
-			}
-			results <- result{i, err}
+			results <- result{i, e.runStep(withSlotRelease(ctx, release), st, g.steps[i])}
 		}()
 	}
 	launchAll := func(is []int) {
@@ -150,7 +145,7 @@ func (e *Executor) runGraph(ctx context.Context, st *runState, steps []plan.Step
 		// what did not run is as much a failure as a step that failed.
 		errs = multierror.Append(errs, context.Cause(ctx))
 	}
-	if err := e.journal.flush(context.WithoutCancel(ctx), e.consulClient()); err != nil {
+	if err := e.journal.flush(context.WithoutCancel(ctx), e.consul.current()); err != nil {
 		errs = multierror.Append(errs, fmt.Errorf("write journal: %w", err))
 	}
 	return errs.ErrorOrNil()

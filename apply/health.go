@@ -69,7 +69,7 @@ func (e *Executor) waitPassing(ctx context.Context, id string, deadline time.Dur
 		deadline = 60 * time.Second
 	}
 	releaseSlot(ctx)
-	c := e.consulClient()
+	c := e.consul.current()
 	tctx, cancel := context.WithTimeout(ctx, deadline)
 	defer cancel()
 	status := ""
@@ -102,7 +102,7 @@ func (e *Executor) waitPassing(ctx context.Context, id string, deadline time.Dur
 // late (docs/apply.md, Known limits).
 func (e *Executor) syncWhenPassing(ctx context.Context, id string, limit time.Duration) {
 	releaseSlot(ctx)
-	c := e.consulClient()
+	c := e.consul.current()
 	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 	for {
@@ -120,7 +120,7 @@ func (e *Executor) syncWhenPassing(ctx context.Context, id string, limit time.Du
 
 // checkOutput is the last output of a registration's failing check.
 func (e *Executor) checkOutput(ctx context.Context, id string) string {
-	regs, err := e.consulClient().Registrations(ctx, e.Stack.Name)
+	regs, err := e.consul.current().Registrations(ctx, e.Stack.Name)
 	if err != nil {
 		return ""
 	}
@@ -135,7 +135,7 @@ func (e *Executor) checkOutput(ctx context.Context, id string) string {
 // deregister removes a registration and, when it was passing (so in the LB),
 // waits until the LB no longer sends it new requests (waitLBMembership).
 func (e *Executor) deregister(ctx context.Context, id string) error {
-	c := e.consulClient()
+	c := e.consul.current()
 	status, err := c.Status(ctx, id)
 	if err != nil {
 		return fmt.Errorf("status of %s: %w", id, err)
@@ -211,7 +211,7 @@ func (e *Executor) waitLB(ctx context.Context, since time.Time) {
 }
 
 func (e *Executor) lbStatus(ctx context.Context, key string) (lbsync.Status, bool) {
-	b, ok, err := e.consulClient().KVGet(ctx, key)
+	b, ok, err := e.consul.current().KVGet(ctx, key)
 	if err != nil || !ok {
 		return lbsync.Status{}, false
 	}

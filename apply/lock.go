@@ -199,9 +199,9 @@ func (e *Executor) checkLock() error {
 // another apply took it meanwhile, that one owns the stack now (and rolls
 // this apply back from its journal), so this one must not touch anything.
 func (e *Executor) relock(ctx context.Context) error {
-	c := e.consulClient()
+	c := e.consul.current()
 	if c == nil {
-		return errors.New("Consul is not reachable")
+		return errNoConsul
 	}
 	e.mu.Lock()
 	e.lock = nil

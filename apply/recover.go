@@ -33,9 +33,7 @@ func (e *Executor) recover(ctx context.Context, c Consul) (*Report, error) {
 	// (and the lock): there is nothing left to delete or release then.
 	if _, err := c.Leader(rb); err != nil {
 		e.Unlock()
-		e.mu.Lock()
-		e.consul = nil
-		e.mu.Unlock()
+		e.consul.set(nil)
 		return r, nil
 	}
 	return r, c.KVDelete(rb, e.Stack.KVPrefix()+"journal")

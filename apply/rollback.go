@@ -102,7 +102,7 @@ func (e *Executor) undo(ctx context.Context, applyID string, u *Undo) error {
 	case UndoRegistration:
 		return e.restoreRegistration(ctx, u.Name, u.Registration)
 	case UndoKV:
-		c := e.consulClient()
+		c := e.consul.current()
 		if c == nil {
 			return fmt.Errorf("Consul is not reachable to restore %s", u.Name)
 		}
@@ -129,7 +129,7 @@ func (e *Executor) undo(ctx context.Context, applyID string, u *Undo) error {
 // restoreRegistration puts a registration back as it was (prev nil: it did
 // not exist), at its container's current address.
 func (e *Executor) restoreRegistration(ctx context.Context, id string, prev *Registration) error {
-	c := e.consulClient()
+	c := e.consul.current()
 	if c == nil {
 		return fmt.Errorf("Consul is not reachable to restore registration %s", id)
 	}
@@ -183,7 +183,7 @@ func (e *Executor) restore(ctx context.Context, applyID string, r *Restore) erro
 		// new one leaves only once the LB no longer routes to it.
 		e.waitLBMembership(ctx, since)
 	}
-	if c := e.consulClient(); c != nil && r.Role == plan.RoleWorker {
+	if c := e.consul.current(); c != nil && r.Role == plan.RoleWorker {
 		ids := []string{}
 		if r.OldReg == nil {
 			ids = append(ids, r.Name)
@@ -247,7 +247,7 @@ func (e *Executor) restoreOld(ctx context.Context, r *Restore, news []plan.Conta
 			return fmt.Errorf("stop %s again: %w", r.Name, err)
 		}
 	}
-	if r.OldReg == nil || e.consulClient() == nil {
+	if r.OldReg == nil || e.consul.current() == nil {
 		return nil
 	}
 	reg := *r.OldReg
@@ -269,7 +269,7 @@ func (e *Executor) restoreOld(ctx context.Context, r *Restore, news []plan.Conta
 			return err
 		}
 	}
-	if err := e.consulClient().Register(ctx, reg); err != nil {
+	if err := e.consul.current().Register(ctx, reg); err != nil {
 		return fmt.Errorf("register %s again: %w", reg.ID, err)
 	}
 	if !r.OldRunning {
@@ -285,7 +285,7 @@ func (e *Executor) restoreOld(ctx context.Context, r *Restore, news []plan.Conta
 // servedByNew reports whether the slot's registration points at one of the
 // containers the apply made for it, so that the LB may route to it.
 func (e *Executor) servedByNew(ctx context.Context, r *Restore, news []plan.Container) bool {
-	c := e.consulClient()
+	c := e.consul.current()
 	if c == nil || r.Role != plan.RoleWorker || len(news) == 0 {
 		return false
 	}

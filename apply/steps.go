@@ -35,7 +35,7 @@ func (e *Executor) operation(ctx context.Context, st *runState, step plan.Step) 
 		// pool slot; the one container the LB step then creates may go
 		// one over the bound.
 		releaseSlot(ctx)
-		if _, err := e.awaitConsul(ctx); err != nil {
+		if _, err := e.consul.get(ctx); err != nil {
 			return nil, err
 		}
 		return e.lbOp(ctx, st, step)
@@ -93,7 +93,7 @@ func conflictHint(err error) string {
 }
 
 func (e *Executor) templateOp(ctx context.Context, st *runState, step plan.Step) (*operation, error) {
-	c, err := e.awaitConsul(ctx)
+	c, err := e.consul.get(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -170,7 +170,7 @@ func (e *Executor) imageOp(ctx context.Context, step plan.Step) (*operation, err
 }
 
 func (e *Executor) registrationOp(ctx context.Context, st *runState, step plan.Step) (*operation, error) {
-	c, err := e.awaitConsul(ctx)
+	c, err := e.consul.get(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -41,7 +41,7 @@ func (e *Executor) ReadLock(ctx context.Context, observed *plan.State) (*LockInf
 	if err := e.connectIfUp(ctx, observed); err != nil {
 		return nil, err
 	}
-	c := e.consulClient()
+	c := e.consul.current()
 	if c == nil {
 		return nil, nil
 	}
@@ -64,7 +64,7 @@ func (e *Executor) ReadLock(ctx context.Context, observed *plan.State) (*LockInf
 // the journal of one that is gone stays, for the next apply to roll back.
 // ReadLock must have connected.
 func (e *Executor) BreakLock(ctx context.Context, id string) error {
-	c := e.consulClient()
+	c := e.consul.current()
 	if c == nil {
 		return &LockChangedError{Stack: e.Stack.Name, Want: id}
 	}

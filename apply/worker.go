@@ -44,7 +44,7 @@ func (e *Executor) workerOp(ctx context.Context, st *runState, step plan.Step) (
 	if old == nil {
 		return nil, fmt.Errorf("%s %s: its container %s is not in the state the plan was made from", step.Action, step.Target, shortID(step.Replaces))
 	}
-	c, err := e.awaitConsul(ctx)
+	c, err := e.consul.get(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -262,7 +262,7 @@ func (e *Executor) destroyContainerOp(ctx context.Context, st *runState, step pl
 	}
 	r.Slot, _ = strconv.Atoi(old.Labels[spec.LabelSlot])
 	var reg *Registration
-	if c := e.consulClient(); c != nil && r.Role == plan.RoleWorker {
+	if c := e.consul.current(); c != nil && r.Role == plan.RoleWorker {
 		var err error
 		if reg, err = c.Registration(ctx, old.Name); err != nil {
 			return nil, fmt.Errorf("read registration %s: %w", old.Name, err)
