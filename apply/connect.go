@@ -71,7 +71,7 @@ func (e *Executor) connect(ctx context.Context) error {
 	}
 	e.consul.set(c)
 	if e.opts.Lock {
-		return e.takeLockRetrying(ctx, c)
+		return e.lock.takeWhenReady(ctx, c, e.opts.ConsulReady)
 	}
 	return nil
 }
@@ -87,23 +87,6 @@ func (e *Executor) connectInBackground(ctx context.Context) {
 		}
 		return e.journal.flush(ctx, e.consul.current())
 	})
-}
-
-// takeLockRetrying takes the lock, retrying while a new server cannot make
-// sessions yet (its own node is registered a moment after it leads).
-func (e *Executor) takeLockRetrying(ctx context.Context, c Consul) error {
-	deadline := time.Now().Add(e.opts.ConsulReady)
-	for {
-		err := e.takeLock(ctx, c)
-		if err == nil || IsLocked(err) || time.Now().After(deadline) || ctx.Err() != nil {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return err
-		case <-time.After(250 * time.Millisecond):
-		}
-	}
 }
 
 // consulAddress is where the stack's Consul answers: CONSUL_HTTP_ADDR, the

@@ -69,18 +69,11 @@ type Executor struct {
 	// the lock held.
 	opts Options
 
-	mu      sync.Mutex
 	consul  consulConn
-	lock    Lock
-	abort   context.CancelCauseFunc // stops Run (lock lost)
+	lock    *stackLock
 	journal *journal
 	done    atomic.Int64
 	addrs   addresses
-	// self is this process as the lock records it; alive looks up a lock
-	// holder's process on this machine (processAlive; fakes in tests).
-	self     process
-	alive    func(pid int, start uint64) bool
-	tookOver bool // the lock was taken over from a dead holder
 	// lbTarget is what the LB's status is checked against, worked out
 	// once: the stack does not change during a run, and rendering the
 	// template against every declared worker on each LB wait would cost a
@@ -112,7 +105,7 @@ func New(s *spec.Stack, docker Docker, dial ConsulDialer, opts Options) *Executo
 	if opts.Probe == nil {
 		opts.Probe = HTTPProbe
 	}
-	return &Executor{Stack: s, Docker: docker, Dial: dial, opts: opts, self: thisProcess(), alive: processAlive}
+	return &Executor{Stack: s, Docker: docker, Dial: dial, opts: opts, lock: newStackLock(s, opts)}
 }
 
 func newApplyID() string {
@@ -132,10 +125,8 @@ func (e *Executor) Run(ctx context.Context, p *plan.Plan, before *plan.State) *R
 	}
 	ctx, abort := context.WithCancelCause(ctx)
 	defer abort(nil)
-	e.mu.Lock()
-	e.abort = abort
-	e.mu.Unlock()
-	if err := e.checkLock(); err != nil { // lost since Prepare took it
+	e.lock.stopOnLoss(abort)
+	if err := e.lock.check(); err != nil { // lost since Prepare took it
 		r.Err = err
 		return r
 	}
@@ -190,7 +181,7 @@ func (e *Executor) Run(ctx context.Context, p *plan.Plan, before *plan.State) *R
 // runStep records the step's undo in the journal, does it, and records the
 // outcome.
 func (e *Executor) runStep(ctx context.Context, st *runState, step plan.Step) error {
-	if err := e.checkLock(); err != nil {
+	if err := e.lock.check(); err != nil {
 		return err
 	}
 	if ctx.Err() != nil {
@@ -256,7 +247,7 @@ func (e *Executor) fail(ctx context.Context, st *runState, err error, r *Report)
 		// Another apply may hold the lock by now: touch nothing unless it
 		// is ours again. Whoever holds it finds the journal and rolls this
 		// apply back itself.
-		if lerr := e.relock(rb); lerr != nil {
+		if lerr := e.lock.retake(rb, e.consul.current()); lerr != nil {
 			r.Err = fmt.Errorf("%w; stopped, and not rolled back", ErrLockLost)
 			r.RollbackErr = fmt.Errorf("could not take the lock again: %w", lerr)
 			return

@@ -96,7 +96,7 @@ func (w *world) lockTaker(t *testing.T, procs processes, opts Options) (*Executo
 	n := &notes{}
 	opts.Lock, opts.Progress = true, n
 	e := w.executor(stackFile(t, 4, "primes:v1", "start-first", "rollback", 2), opts)
-	e.self, e.alive = here, procs.alive
+	e.lock.self, e.lock.alive = here, procs.alive
 	return e, n
 }
 
@@ -138,7 +138,7 @@ func TestKilledApplyIsTakenOverAndRolledBack(t *testing.T) {
 	mustApply(t, w, from)
 	before := w.snapshot()
 	killed := w.executor(to, Options{Lock: true, CrashAfterStep: 3})
-	killed.self = process{Host: "vm", BootID: here.BootID, PIDNamespace: here.PIDNamespace, PID: 4242, Start: 777}
+	killed.lock.self = process{Host: "vm", BootID: here.BootID, PIDNamespace: here.PIDNamespace, PID: 4242, Start: 777}
 	state := w.observe(t, to)
 	if _, err := killed.Prepare(context.Background(), state); err != nil {
 		t.Fatal(err)
@@ -176,7 +176,7 @@ func TestLiveOrUnknownHolderIsWaitedFor(t *testing.T) {
 		w := testWorld()
 		session := w.holdLock(unitLock, tc.holder)
 		e, n := w.lockTaker(t, processes{4242: 777}, Options{LockTimeout: 50 * time.Millisecond})
-		err := e.takeLock(context.Background(), fakeConsul{w})
+		err := e.lock.take(context.Background(), fakeConsul{w})
 		var le *LockedError
 		if !errors.As(err, &le) || le.ID != session || le.Holder.Holder != tc.holder.Holder {
 			t.Fatalf("%s: error %v, want a LockedError with lock ID %s", tc.name, err, session)
@@ -204,7 +204,7 @@ func TestHolderDyingDuringTheWaitIsTakenOver(t *testing.T) {
 	var mu sync.Mutex
 	procs := processes{4242: 777}
 	e, n := w.lockTaker(t, nil, Options{LockTimeout: 10 * time.Second})
-	e.alive = func(pid int, start uint64) bool {
+	e.lock.alive = func(pid int, start uint64) bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return procs.alive(pid, start)
@@ -215,7 +215,7 @@ func TestHolderDyingDuringTheWaitIsTakenOver(t *testing.T) {
 		delete(procs, 4242)
 	})
 	start := time.Now()
-	if err := e.takeLock(context.Background(), fakeConsul{w}); err != nil {
+	if err := e.lock.take(context.Background(), fakeConsul{w}); err != nil {
 		t.Fatal(err)
 	}
 	defer e.Unlock()

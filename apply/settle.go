@@ -35,10 +35,7 @@ var (
 // the stack were created and never started (apply starts each container
 // it creates at once). It reports whether it waited.
 func (e *Executor) settleAfterCrash(ctx context.Context, observed *plan.State) (bool, error) {
-	e.mu.Lock()
-	tookOver := e.tookOver
-	e.mu.Unlock()
-	if !tookOver && !neverStarted(observed) {
+	if !e.lock.takenOver() && !neverStarted(observed) {
 		return false, nil
 	}
 	start := time.Now()

@@ -45,13 +45,13 @@ func (e *Executor) ReadLock(ctx context.Context, observed *plan.State) (*LockInf
 	if c == nil {
 		return nil, nil
 	}
-	key := e.Stack.KVPrefix() + LockKey
+	key := e.lock.key
 	held, err := c.ReadLock(ctx, key)
 	if err != nil || held == nil {
 		return nil, err
 	}
 	h := decodeHolder(held.Value)
-	info := &LockInfo{Key: key, ID: held.Session, Holder: h, Here: e.self.sameSpace(h) && h.PID > 0 && h.PIDStart > 0, Gone: holderGone(h, e.self, e.alive)}
+	info := &LockInfo{Key: key, ID: held.Session, Holder: h, Here: e.lock.here(h), Gone: e.lock.gone(h)}
 	if info.Journal, err = readJournal(ctx, c, e.Stack); err != nil {
 		return nil, err
 	}
@@ -68,7 +68,7 @@ func (e *Executor) BreakLock(ctx context.Context, id string) error {
 	if c == nil {
 		return &LockChangedError{Stack: e.Stack.Name, Want: id}
 	}
-	held, err := c.ReadLock(ctx, e.Stack.KVPrefix()+LockKey)
+	held, err := c.ReadLock(ctx, e.lock.key)
 	if err != nil {
 		return err
 	}
