@@ -21,23 +21,19 @@ type addresses struct {
 	used     map[string]bool
 }
 
-// next returns a free address, or "" to let Docker pick.
-func (e *Executor) nextAddress(ctx context.Context) string {
-	a := &e.addrs
+// networkReader is what the address book asks Docker: which addresses the
+// network has, and which of them are in use.
+type networkReader interface {
+	NetworkAddresses(ctx context.Context, name string) (subnet string, used []string, err error)
+}
+
+// next returns a free address on network, or "" to let Docker pick. The
+// first call reads the network's subnet and used addresses from docker.
+func (a *addresses) next(ctx context.Context, docker networkReader, network string) string {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if !a.loaded {
-		a.loaded = true
-		subnet, used, err := e.Docker.NetworkAddresses(ctx, e.Stack.NetworkName())
-		_, ipnet, perr := net.ParseCIDR(subnet)
-		if err != nil || perr != nil || ipnet.IP.To4() == nil {
-			a.disabled = true
-			return ""
-		}
-		a.subnet, a.used = ipnet, map[string]bool{}
-		for _, ip := range used {
-			a.used[ip] = true
-		}
+		a.load(ctx, docker, network)
 	}
 	if a.disabled {
 		return ""
@@ -57,11 +53,28 @@ func (e *Executor) nextAddress(ctx context.Context) string {
 	return ""
 }
 
-// noFixedAddresses turns fixed addresses off for the rest of the apply.
-func (e *Executor) noFixedAddresses() {
-	e.addrs.mu.Lock()
-	e.addrs.disabled = true
-	e.addrs.mu.Unlock()
+// load reads the network once; one whose subnet is unknown or not IPv4 gets
+// no fixed addresses. a.mu is held.
+func (a *addresses) load(ctx context.Context, docker networkReader, network string) {
+	a.loaded = true
+	subnet, used, err := docker.NetworkAddresses(ctx, network)
+	_, ipnet, perr := net.ParseCIDR(subnet)
+	if err != nil || perr != nil || ipnet.IP.To4() == nil {
+		a.disabled = true
+		return
+	}
+	a.subnet, a.used = ipnet, map[string]bool{}
+	for _, ip := range used {
+		a.used[ip] = true
+	}
+}
+
+// disable turns fixed addresses off for the rest of the apply: the network
+// refused one.
+func (a *addresses) disable() {
+	a.mu.Lock()
+	a.disabled = true
+	a.mu.Unlock()
 }
 
 // createContainer creates a container, at a fixed address when it has one
@@ -69,7 +82,7 @@ func (e *Executor) noFixedAddresses() {
 func (e *Executor) createContainer(ctx context.Context, cs ContainerSpec) (string, error) {
 	id, err := e.Docker.CreateContainer(ctx, cs)
 	if errors.Is(err, ErrPinRefused) {
-		e.noFixedAddresses()
+		e.addrs.disable()
 		cs.IP = ""
 		id, err = e.Docker.CreateContainer(ctx, cs)
 	}

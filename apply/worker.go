@@ -111,7 +111,7 @@ const addressRetries = 3
 
 func (e *Executor) runContainer(ctx context.Context, cs ContainerSpec) (*plan.Container, error) {
 	if cs.IP == "" {
-		cs.IP = e.nextAddress(ctx)
+		cs.IP = e.addrs.next(ctx, e.Docker, e.Stack.NetworkName())
 	}
 	var id string
 	for try := 0; ; try++ {
@@ -130,7 +130,7 @@ func (e *Executor) runContainer(ctx context.Context, cs ContainerSpec) (*plan.Co
 		if err := e.Docker.RemoveContainer(ctx, id); err != nil {
 			return nil, fmt.Errorf("remove container %s to retry at another address: %w", cs.Name, err)
 		}
-		cs.IP = e.nextAddress(ctx)
+		cs.IP = e.addrs.next(ctx, e.Docker, e.Stack.NetworkName())
 	}
 	c, err := e.Docker.InspectContainer(ctx, id)
 	if err != nil || c == nil {
