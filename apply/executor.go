@@ -72,7 +72,7 @@ type Executor struct {
 	consul  consulConn
 	lock    *stackLock
 	journal *journal
-	done    atomic.Int64
+	done    atomic.Int64 // steps finished, for FailAfterStep and CrashAfterStep
 	addrs   addresses
 	// lbTarget is what the LB's status is checked against, worked out
 	// once: the stack does not change during a run, and rendering the
@@ -178,57 +178,6 @@ func (e *Executor) Run(ctx context.Context, p *plan.Plan, before *plan.State) *R
 	return r
 }
 
-// runStep records the step's undo in the journal, does it, and records the
-// outcome.
-func (e *Executor) runStep(ctx context.Context, st *runState, step plan.Step) error {
-	if err := e.lock.check(); err != nil {
-		return err
-	}
-	if ctx.Err() != nil {
-		return context.Cause(ctx)
-	}
-	start := time.Now()
-	e.opts.Progress.StepStarted(step)
-	op, err := e.operation(ctx, st, step)
-	// The undo is written before the step changes anything. A step with
-	// nothing to undo (every step of a destroy) waits for no write: its
-	// status is written with its group's end.
-	noUndo := err == nil && op.undo != nil && op.undo.Op == UndoNone
-	if err == nil {
-		v := e.journal.set(step.ID, plan.JournalRunning, op.undo, "")
-		if !noUndo {
-			err = e.journal.flushVersion(ctx, e.consul.current(), v)
-		}
-		if err == nil {
-			err = op.do(ctx)
-		}
-	}
-	releaseSlot(ctx) // what is left is the journal's write: Consul's work
-	n := e.done.Add(1)
-	if err == nil && e.opts.FailAfterStep > 0 && n == int64(e.opts.FailAfterStep) {
-		err = ErrInjected
-	}
-	if err != nil {
-		e.journal.set(step.ID, plan.JournalFailed, nil, err.Error())
-		_ = e.journal.flush(ctx, e.consul.current())
-		e.opts.Progress.StepFinished(step, time.Since(start), err)
-		return err
-	}
-	v := e.journal.set(step.ID, plan.JournalDone, nil, "")
-	if noUndo {
-		v = 0 // written when the run ends
-	}
-	if ferr := e.journal.flushVersion(ctx, e.consul.current(), v); ferr != nil {
-		e.opts.Progress.StepFinished(step, time.Since(start), ferr)
-		return ferr
-	}
-	e.opts.Progress.StepFinished(step, time.Since(start), nil)
-	if e.opts.CrashAfterStep > 0 && n >= int64(e.opts.CrashAfterStep) {
-		return ErrCrashed
-	}
-	return nil
-}
-
 // fail handles a failed group: pause or roll back, and fill the report.
 func (e *Executor) fail(ctx context.Context, st *runState, err error, r *Report) {
 	r.Err = err
@@ -330,22 +279,6 @@ func undid(ids []string, kind plan.Kind) bool {
 		}
 	}
 	return false
-}
-
-type releaseKey struct{}
-
-// withSlotRelease lets a step give back its worker-pool slot while it only
-// waits (for a check to pass, for the LB): the pool bounds the work done
-// on Docker at once, not how many steps may wait.
-func withSlotRelease(ctx context.Context, release func()) context.Context {
-	return context.WithValue(ctx, releaseKey{}, release)
-}
-
-// releaseSlot gives back the calling step's pool slot, if it holds one.
-func releaseSlot(ctx context.Context) {
-	if release, ok := ctx.Value(releaseKey{}).(func()); ok {
-		release()
-	}
 }
 
 func createsConsul(p *plan.Plan) bool {

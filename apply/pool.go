@@ -88,3 +88,19 @@ func stepRank(s plan.Step) int {
 	}
 	return 3
 }
+
+type releaseKey struct{}
+
+// withSlotRelease lets a step give back its worker-pool slot while it only
+// waits (for a check to pass, for the LB): the pool bounds the work done
+// on Docker at once, not how many steps may wait.
+func withSlotRelease(ctx context.Context, release func()) context.Context {
+	return context.WithValue(ctx, releaseKey{}, release)
+}
+
+// releaseSlot gives back the calling step's pool slot, if it holds one.
+func releaseSlot(ctx context.Context) {
+	if release, ok := ctx.Value(releaseKey{}).(func()); ok {
+		release()
+	}
+}
