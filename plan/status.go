@@ -87,7 +87,7 @@ const (
 const (
 	NoteNotInStackFile = "not in the stack file"
 	NoteNoContainer    = "registration without a container"
-	NoteKeptByApply    = "replaced by an apply, kept stopped until the apply succeeds"
+	NoteKeptByApply    = "replaced by an apply, kept until the apply succeeds"
 	NoteStartedByApply = "new container of an apply that is running or was interrupted"
 )
 
@@ -104,6 +104,10 @@ type LBStatus struct {
 	Container string   `json:"container"`
 	State     string   `json:"state"`
 	Ports     []string `json:"ports,omitempty"` // HOST_IP:HOST_PORT->PORT/PROTO
+	// Resolves lists the upstreams nginx resolves at run time through
+	// Consul's DNS (resolve mode): their servers are in no render, so
+	// Render.Instances does not count them.
+	Resolves []string `json:"resolves,omitempty"`
 	// Render is the LB's own report from Consul KV; nil before its first
 	// render, when Consul was not reached, or when it cannot be read.
 	Render *LBRender `json:"render,omitempty"`
@@ -287,6 +291,9 @@ func lbStatus(desired *spec.Stack, state *State) *LBStatus {
 	name := desired.LBContainerName()
 	c := state.Container(name)
 	lb := &LBStatus{Container: name, State: StateOf(c)}
+	if t := CheckLBTemplate(desired); t != nil && t.Resolve != nil {
+		lb.Resolves = t.Resolve.Upstreams
+	}
 	if c != nil {
 		for _, p := range c.Ports {
 			lb.Ports = append(lb.Ports, fmt.Sprintf("%s:%d->%d/%s", p.HostIP, p.HostPort, p.ContainerPort, p.Protocol))

@@ -16,6 +16,9 @@ import (
 const (
 	lbRenderOK       = `{"ok":true,"config_sha256":"6c11aa","rendered_at":"2025-11-25T14:00:00Z","instances":3,"template":"stackctl/primes/lb/template","reloads":7}`
 	lbRenderRejected = `{"ok":false,"error":"/etc/nginx/conf.d/stackctl.conf kept: config rejected by nginx -t: unknown directive \"sever\" in /etc/nginx/conf.d/stackctl.conf:3","config_sha256":"6c11aa","rendered_sha256":"a81abb","rendered_at":"2025-11-25T14:05:00Z","instances":2,"last_good_at":"2025-11-25T14:00:00Z","template":"stackctl/primes/lb/template","reloads":7}`
+	// lbRenderResolve is a resolve-mode LB's report: its render holds no
+	// worker, nginx looks them up itself.
+	lbRenderResolve = `{"ok":true,"config_sha256":"9d01ee","rendered_at":"2025-11-25T14:00:00Z","instances":0,"template":"stackctl/primes/lb/template","reloads":0}`
 	// connRefused is what Consul 1.14 reports for an HTTP check of a
 	// killed container, with a second line to show only the first is
 	// printed for people.
@@ -65,6 +68,11 @@ func statusScenarios() []statusScenario {
 			return w
 		}},
 		{"lb_never_rendered", primes(2), func() *planfake.World { return planfake.Running(primes(2)) }},
+		{"resolve_mode", primes(3, resolveTemplate), func() *planfake.World {
+			w := healthy(primes(3, resolveTemplate))
+			w.Consul.Put("stackctl/primes/lb/status", []byte(lbRenderResolve))
+			return w
+		}},
 		{"unfinished_apply", primes(3), func() *planfake.World {
 			w := healthy(primes(3))
 			old, _ := w.Docker.Container("primes-web-1")
@@ -179,4 +187,11 @@ func TestStatusKeepsFullCheckOutput(t *testing.T) {
 	if st.Summary != (plan.StatusSummary{Desired: 3, Total: 3, Passing: 2, Critical: 1}) {
 		t.Errorf("summary %+v", st.Summary)
 	}
+}
+
+// resolveTemplate makes the stack's LB template one in resolve mode.
+func resolveTemplate(s *spec.Stack) {
+	s.LB.TemplateSource = "resolver {{env \"STACKCTL_CONSUL_DNS\"}} valid=1s ipv6=off;\n" +
+		"upstream web {\n    zone web 64k;\n    server service.consul service=web resolve;\n}\n" +
+		"server {\n    listen 80;\n    location / { proxy_pass http://web; }\n}\n"
 }

@@ -137,6 +137,11 @@ func (h *human) lb(lb *plan.LBStatus, consulReached bool) {
 		return
 	}
 	when := r.RenderedAt.Local().Format(time.DateTime)
+	if r.OK && len(lb.Resolves) > 0 {
+		h.printf("  config %s, rendered %s, %d reloads; nginx resolves upstream %s through Consul's DNS (its passing instances)\n",
+			h.green("current"), when, r.Reloads, strings.Join(lb.Resolves, ", "))
+		return
+	}
 	if r.OK {
 		h.printf("  config %s, %d passing instances, rendered %s, %d reloads\n", h.green("current"), r.Instances, when, r.Reloads)
 		return
