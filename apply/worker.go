@@ -110,6 +110,10 @@ func (e *Executor) workerRegistration(svc *spec.Service, slot int, id, ip string
 const addressRetries = 3
 
 func (e *Executor) runContainer(ctx context.Context, cs ContainerSpec) (*plan.Container, error) {
+	ctx, err := dockerCall(ctx)
+	if err != nil {
+		return nil, err
+	}
 	if cs.IP == "" {
 		cs.IP = e.addrs.next(ctx, e.Docker, e.Stack.NetworkName())
 	}
@@ -151,7 +155,11 @@ func (e *Executor) createWorker(ctx context.Context, svc *spec.Service, slot int
 
 // startWorker starts a stopped worker and admits it at its address.
 func (e *Executor) startWorker(ctx context.Context, svc *spec.Service, slot int, old *plan.Container) error {
-	if err := e.Docker.StartContainer(ctx, old.ID); err != nil {
+	dctx, err := dockerCall(ctx)
+	if err != nil {
+		return err
+	}
+	if err := e.Docker.StartContainer(dctx, old.ID); err != nil {
 		return fmt.Errorf("start container %s: %w", old.Name, err)
 	}
 	c, err := e.Docker.InspectContainer(ctx, old.ID)
@@ -207,6 +215,10 @@ func (e *Executor) setAside(ctx context.Context, old *plan.Container) error {
 	if old.Name == kept {
 		return nil
 	}
+	ctx, err := dockerCall(ctx)
+	if err != nil {
+		return err
+	}
 	if err := e.Docker.RenameContainer(ctx, old.ID, kept); err != nil {
 		return fmt.Errorf("rename %s to %s: %w", old.Name, kept, err)
 	}
@@ -230,6 +242,10 @@ func (e *Executor) replaceStopFirst(ctx context.Context, svc *spec.Service, slot
 // retire stops a container and renames it out of its slot's way; it keeps
 // its labels, and is removed once the whole apply has succeeded.
 func (e *Executor) retire(ctx context.Context, old *plan.Container) error {
+	ctx, err := dockerCall(ctx)
+	if err != nil {
+		return err
+	}
 	if err := e.Docker.StopContainer(ctx, old.ID, workerStopTimeout); err != nil {
 		return fmt.Errorf("stop %s: %w", old.Name, err)
 	}
@@ -282,9 +298,25 @@ func (e *Executor) destroyContainerOp(ctx context.Context, st *runState, step pl
 				return err
 			}
 		}
-		if err := e.Docker.StopContainer(ctx, old.ID, workerStopTimeout); err != nil {
+		dctx, err := dockerCall(ctx)
+		if err != nil {
+			return err
+		}
+		if err := e.Docker.StopContainer(dctx, old.ID, workerStopTimeout); err != nil {
 			return fmt.Errorf("stop %s: %w", old.Name, err)
 		}
 		return nil
 	}}, nil
+}
+
+// dockerCall is the context a change to Docker runs with: a step that is
+// cancelled (another failed, Ctrl-C) starts no new change, but one under
+// way completes. Docker may finish a request whose caller gave up on it,
+// and a container created after the rollback looked for the apply's
+// containers would be left behind, holding its slot's name.
+func dockerCall(ctx context.Context) (context.Context, error) {
+	if ctx.Err() != nil {
+		return nil, context.Cause(ctx)
+	}
+	return context.WithoutCancel(ctx), nil
 }
