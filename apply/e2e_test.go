@@ -356,8 +356,15 @@ func (l *load) check(t *testing.T) {
 
 // versionsNow asks the LB n times and counts the X-Version answers.
 func versionsNow(t *testing.T, addr string, n int) map[string]int {
+	return headerCounts(t, addr, n, "X-Version")
+}
+
+// headerCounts sends n requests through the LB at addr, one after the
+// other, and counts the values of a response header the primes app sets.
+func headerCounts(t *testing.T, addr string, n int, header string) map[string]int {
+	t.Helper()
 	out := map[string]int{}
-	for range n {
+	for i := range n {
 		res, err := http.Get("http://" + addr + "/")
 		if err != nil {
 			t.Fatal(err)
@@ -365,9 +372,9 @@ func versionsNow(t *testing.T, addr string, n int) map[string]int {
 		io.Copy(io.Discard, res.Body)
 		res.Body.Close()
 		if res.StatusCode != http.StatusOK {
-			t.Fatalf("status %d", res.StatusCode)
+			t.Fatalf("request %d through the LB: status %d", i+1, res.StatusCode)
 		}
-		out[res.Header.Get("X-Version")]++
+		out[res.Header.Get(header)]++
 	}
 	return out
 }

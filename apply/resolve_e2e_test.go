@@ -5,8 +5,6 @@ package apply_test
 import (
 	"context"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"sort"
@@ -148,7 +146,7 @@ func TestResolveModeLBReachesEveryWorker(t *testing.T) {
 	var best map[string]int
 	var reached []int
 	for range bursts {
-		seen := hostnamesInBurst(t, addr, 3*replicas)
+		seen := headerCounts(t, addr, 3*replicas, "X-Hostname")
 		reached = append(reached, len(seen))
 		if len(seen) > len(best) {
 			best = seen
@@ -163,26 +161,6 @@ func TestResolveModeLBReachesEveryWorker(t *testing.T) {
 		t.Errorf("no burst through the LB reached all %d workers (per burst: %v); the best one never reached %v",
 			replicas, reached, s.workersNotIn(best))
 	}
-}
-
-// hostnamesInBurst sends n requests through the LB at addr, one after the
-// other, and counts the answers of each worker (its X-Hostname).
-func hostnamesInBurst(t *testing.T, addr string, n int) map[string]int {
-	t.Helper()
-	seen := map[string]int{}
-	for i := range n {
-		res, err := http.Get("http://" + addr + "/")
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(io.Discard, res.Body)
-		res.Body.Close()
-		if res.StatusCode != http.StatusOK {
-			t.Fatalf("request %d through the LB: status %d", i+1, res.StatusCode)
-		}
-		seen[res.Header.Get("X-Hostname")]++
-	}
-	return seen
 }
 
 // workersNotIn names the stack's workers whose hostname (Docker's default:
