@@ -34,8 +34,9 @@ type Restore struct {
 	Role    string `json:"role"`
 	Service string `json:"service,omitempty"`
 	Slot    int    `json:"slot,omitempty"`
-	// Name is the slot's container name; TmpName the new container's name
-	// until it takes over Name.
+	// Name is the slot's container name. TmpName was the new container's
+	// name until it took over Name (stackctl before the one-change swap);
+	// it is read only to roll back a journal such a version left.
 	Name    string `json:"name"`
 	TmpName string `json:"tmp_name,omitempty"`
 	// OldID is the container that held the slot ("" none).

@@ -42,7 +42,7 @@ func (e *Executor) workerOp(ctx context.Context, st *runState, step plan.Step) (
 		return nil, unsupported(step)
 	}
 	if old == nil {
-		return nil, fmt.Errorf("%s %s: its container %s is not in the state the plan was made from", step.Action, step.Target, shortID(step.Replaces))
+		return nil, fmt.Errorf("%s %s: its container %s is not in the state the plan was made from", step.Action, step.Target, plan.ShortID(step.Replaces))
 	}
 	c, err := e.consul.get(ctx)
 	if err != nil {
@@ -68,8 +68,6 @@ func (e *Executor) workerOp(ctx context.Context, st *runState, step plan.Step) (
 		return e.replaceStartFirst(ctx, st, svc, step.Slot, step.Target, old, reg)
 	}}, nil
 }
-
-func shortID(id string) string { return id[:min(12, len(id))] }
 
 func (e *Executor) workerSpec(svc *spec.Service, slot int, name string) ContainerSpec {
 	env := make([]string, 0, len(svc.Env))
