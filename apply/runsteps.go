@@ -21,9 +21,12 @@ var errNotStarted = errors.New("not started")
 // every step it depends on has finished, at most Workers of them doing
 // Docker work at once (by stepRank, then in plan order, when more are ready
 // than can run).
-// The first failure cancels the steps running (their undo is in the
-// journal) and starts no other; runGraph returns once every started step
-// has returned, with the failures collected.
+// In an apply, the first failure cancels the steps running (their undo is
+// in the journal) and starts no other. A destroy is never rolled back, so
+// there a failure only holds back the steps that depend on the failed one:
+// everything else still goes, and the next destroy has less to do.
+// runGraph returns once every started step has returned, with the failures
+// collected.
 func (e *Executor) runGraph(ctx context.Context, st *runState, steps []plan.Step) error {
 	g, err := newGraph(steps)
 	if err != nil {
@@ -75,7 +78,9 @@ func (e *Executor) runGraph(ctx context.Context, st *runState, steps []plan.Step
 			// what went wrong.
 		case r.err != nil:
 			errs = multierror.Append(errs, &StepError{Step: g.steps[r.i], Err: r.err})
-			stop(errStepFailed)
+			if !st.destroy {
+				stop(errStepFailed)
+			}
 		case ctx.Err() == nil:
 			succeeded++
 			launchAll(g.finish(r.i))
