@@ -418,6 +418,120 @@ func TestCrashIsRolledBackByTheNextApply(t *testing.T) {
 	}
 }
 
+// A crash of a first apply, after any step, is not rolled back: the next
+// apply carries on from what it left (everything there was added by it) and
+// converges, with no orphans and no journal left.
+func TestCrashedFirstApplyIsResumed(t *testing.T) {
+	s := stackFile(t, 6, "primes:v1", "start-first", "rollback", 2)
+	steps := len(plan.Compute(s, testWorld().observe(t, s)).Steps)
+	resumed := 0
+	for n := 1; n < steps; n++ {
+		w := testWorld()
+		if r, _ := w.apply(t, s, Options{Lock: true, CrashAfterStep: n}); !errors.Is(r.Err, ErrCrashed) {
+			t.Fatalf("crash %d: %v", n, r.Err)
+		}
+		hadJournal := w.kv["stackctl/unit/journal"] != nil
+		e := w.executor(s, Options{Lock: true})
+		state := w.observe(t, s)
+		rec, err := e.Prepare(context.Background(), state)
+		if err != nil {
+			t.Fatalf("crash %d: prepare: %v", n, err)
+		}
+		if hadJournal {
+			if rec == nil || rec.Recovered != RecoveredResumed || len(rec.RolledBack) != 0 {
+				t.Fatalf("crash %d: recovery %+v, want the unfinished apply resumed", n, rec)
+			}
+			resumed++
+		}
+		// Steps running beside the Nth did their work without recording
+		// it: the plan may be empty, and its run then only deletes the
+		// journal.
+		state = w.observe(t, s)
+		p := plan.Compute(s, state)
+		for _, st := range p.Steps {
+			if st.Action != plan.ActionCreate && st.Kind != plan.KindRegistration {
+				t.Errorf("crash %d: the resuming plan %s %s: it should only add what is missing", n, st.Action, st.ID)
+			}
+		}
+		if r := e.Run(context.Background(), p, state); !r.OK() {
+			t.Fatalf("crash %d: resuming apply: %v", n, r.Err)
+		}
+		if p := plan.Compute(s, w.observe(t, s)); !p.Empty() {
+			t.Errorf("crash %d: not converged: %+v", n, p.Steps)
+		}
+		if w.kv["stackctl/unit/journal"] != nil {
+			t.Errorf("crash %d: journal left", n)
+		}
+		for _, c := range w.containers {
+			if strings.Contains(c.Name, ".") {
+				t.Errorf("crash %d: orphan %s", n, c.Name)
+			}
+		}
+	}
+	if resumed == 0 {
+		t.Fatal("no crash left a journal: nothing was resumed")
+	}
+}
+
+// An apply that carries on from a crashed one and then fails rolls back
+// both: the stack ends as it was before the first of them.
+func TestFailureAfterResumingRollsBackBoth(t *testing.T) {
+	from := stackFile(t, 4, "primes:v1", "start-first", "rollback", 2)
+	to := stackFile(t, 12, "primes:v1", "start-first", "rollback", 2) // a scale-up only adds
+	for n := 1; n <= 3; n++ {
+		w := testWorld()
+		mustApply(t, w, from)
+		before := w.snapshot()
+		// One step at a time, so that most of the scale-up is left to do.
+		if r, _ := w.apply(t, to, Options{Lock: true, CrashAfterStep: n, Workers: 1}); !errors.Is(r.Err, ErrCrashed) {
+			t.Fatalf("crash %d: %v", n, r.Err)
+		}
+		if w.snapshot() == before {
+			t.Fatalf("crash %d: the crashed apply changed nothing", n)
+		}
+		r, _ := w.apply(t, to, Options{Lock: true, FailAfterStep: 1})
+		if !errors.Is(r.Err, ErrInjected) || r.RollbackErr != nil {
+			t.Fatalf("crash %d: resuming apply: %v, rollback: %v", n, r.Err, r.RollbackErr)
+		}
+		if after := w.snapshot(); after != before {
+			t.Fatalf("crash %d: after the failed resume the state differs:\n%s", n, diffLines(before, after))
+		}
+	}
+}
+
+// A crashed apply that changed something the stack had (here: replaced
+// workers) is not resumable, and a journal that only added is.
+func TestOnlyAddingJournalsAreResumable(t *testing.T) {
+	step := func(status string, u *Undo) JournalStep {
+		js := JournalStep{Undo: u}
+		js.Status = status
+		return js
+	}
+	empty := &Undo{Op: UndoContainer, Restore: &Restore{Role: plan.RoleWorker, Name: "w-1"}}
+	replaced := &Undo{Op: UndoContainer, Restore: &Restore{Role: plan.RoleWorker, Name: "w-1", OldID: "abc"}}
+	old := "old"
+	for _, tc := range []struct {
+		name string
+		j    Journal
+		want bool
+	}{
+		{"adds only", Journal{Operation: "apply", Steps: []JournalStep{
+			step(plan.JournalDone, &Undo{Op: UndoNetwork, Name: "n"}), step(plan.JournalRunning, empty),
+			step(plan.JournalDone, &Undo{Op: UndoKV, Name: "k"}), step(plan.JournalPending, replaced)}}, true},
+		{"replaced a container", Journal{Operation: "apply", Steps: []JournalStep{step(plan.JournalDone, replaced)}}, false},
+		{"changed a key", Journal{Operation: "apply", Steps: []JournalStep{step(plan.JournalDone, &Undo{Op: UndoKV, Name: "k", Value: &old})}}, false},
+		{"re-registered", Journal{Operation: "apply", Steps: []JournalStep{step(plan.JournalDone, &Undo{Op: UndoRegistration, Registration: &Registration{ID: "w-1"}})}}, false},
+		{"started without an undo", Journal{Operation: "apply", Steps: []JournalStep{step(plan.JournalRunning, nil)}}, false},
+		{"paused", Journal{Operation: "apply", Paused: true}, false},
+		{"a destroy", Journal{Operation: "destroy"}, false},
+		{"resumes one that replaced", Journal{Operation: "apply", Resumes: &Journal{Operation: "apply", Steps: []JournalStep{step(plan.JournalDone, replaced)}}}, false},
+	} {
+		if got := tc.j.resumable(); got != tc.want {
+			t.Errorf("%s: resumable %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
 // The journal a crashed apply leaves is what plan reads to warn about it:
 // the shared part (plan.Journal) parses, with the right counts.
 func TestCrashJournalIsReadByPlan(t *testing.T) {

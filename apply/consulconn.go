@@ -24,8 +24,10 @@ type consulConn struct {
 	done chan struct{}
 	err  error
 	// begin lets at most one background connection start, and none after
-	// fail.
-	begin sync.Once
+	// fail; cancel and running are how stop ends it.
+	begin   sync.Once
+	cancel  context.CancelFunc
+	running sync.WaitGroup
 }
 
 // current is the client connected so far, or nil: for the steps that do
@@ -70,9 +72,31 @@ func (c *consulConn) awaited() bool {
 func (c *consulConn) start(ctx context.Context, connect func(context.Context) error) {
 	c.begin.Do(func() {
 		if c.expect() {
-			go func() { c.end(connect(ctx)) }()
+			ctx, cancel := context.WithCancel(ctx)
+			c.mu.Lock()
+			c.cancel = cancel
+			c.mu.Unlock()
+			c.running.Add(1)
+			go func() {
+				defer c.running.Done()
+				c.end(connect(ctx))
+			}()
 		}
 	})
+}
+
+// stop cancels a background connection still under way and waits for it
+// to return. Run stops it before it lets go of the lock, so that a
+// connection that ends late cannot take the lock (part of connect) for a
+// run that is over.
+func (c *consulConn) stop() {
+	c.mu.Lock()
+	cancel := c.cancel
+	c.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+	c.running.Wait()
 }
 
 // fail ends the wait for a connection that will never start (the step that

@@ -72,6 +72,10 @@ type Executor struct {
 	consul  consulConn
 	lock    *stackLock
 	journal *journal
+	// resumes is the unfinished apply Prepare found and carries on from
+	// (Journal.Resumes); its journal stays in Consul until this run's
+	// replaces it, so that a run that stops before that loses nothing.
+	resumes *Journal
 	done    atomic.Int64 // steps finished, for FailAfterStep and CrashAfterStep
 	addrs   addresses
 	// lbTarget is what the LB's status is checked against, worked out
@@ -120,7 +124,16 @@ func newApplyID() string {
 func (e *Executor) Run(ctx context.Context, p *plan.Plan, before *plan.State) *Report {
 	r := &Report{Stack: e.Stack.Name, ApplyID: e.opts.ApplyID, Operation: e.opts.Operation}
 	defer e.Unlock()
+	defer e.consul.stop() // before the lock goes: see stop
 	if p.Empty() {
+		if e.resumes != nil {
+			// The unfinished apply had done everything but its clean-up.
+			if c := e.consul.current(); c != nil {
+				if err := c.KVDelete(ctx, e.Stack.KVPrefix()+plan.KVJournal); err != nil {
+					r.Cleanup = fmt.Errorf("delete journal: %w", err)
+				}
+			}
+		}
 		return r
 	}
 	ctx, abort := context.WithCancelCause(ctx)
@@ -130,7 +143,7 @@ func (e *Executor) Run(ctx context.Context, p *plan.Plan, before *plan.State) *R
 		r.Err = err
 		return r
 	}
-	e.journal = newJournal(e.Stack, e.opts.ApplyID, e.opts.Operation, e.opts.Holder, p)
+	e.journal = newJournal(e.Stack, e.opts.ApplyID, e.opts.Operation, e.opts.Holder, p, e.resumes)
 	if err := e.connectIfUp(ctx, before); err != nil {
 		r.Err = err
 		return r
@@ -211,6 +224,11 @@ func (e *Executor) fail(ctx context.Context, st *runState, err error, r *Report)
 	}
 	since := time.Now().UTC()
 	r.RolledBack, r.RollbackErr = e.rollback(rb, e.opts.ApplyID, e.journal.snapshot())
+	if e.resumes != nil && r.RollbackErr == nil {
+		// Then what the apply this one carried on from added.
+		undone, err := e.rollbackJournal(rb, e.resumes)
+		r.RolledBack, r.RollbackErr = append(r.RolledBack, undone...), err
+	}
 	// Restored workers and registrations reach the LB by its own render;
 	// a restored template's undo waited for it already, and nothing else
 	// the rollback does changes what the LB renders (waiting for a render

@@ -26,6 +26,52 @@ type Journal struct {
 	// Paused is set when a failure left the partial state in place
 	// (update.on_failure: pause): the next apply starts from it.
 	Paused bool `json:"paused,omitempty"`
+	// Resumes is the unfinished apply this one carries on from (see
+	// resumable). A rollback undoes this apply's steps, then those, so
+	// that a failure still ends as the stack was before either began.
+	Resumes *Journal `json:"resumes,omitempty"`
+}
+
+// resumable reports whether the next apply may carry on from what an
+// unfinished apply left instead of rolling it back first: it was an apply
+// (not paused, not a destroy) and each step it began only added something
+// that was not there (a network, a container in an empty slot, a first
+// registration, a new key, a new image tag). Nothing the stack had before
+// was changed, so the state it left is the old one plus additions, and
+// the journal (kept as Resumes) still says how to take those away. Rolling
+// back a killed first apply would remove the whole new stack, Consul and
+// network included, only for the next apply to create it again.
+func (j *Journal) resumable() bool {
+	if j.Operation != "apply" || j.Paused {
+		return false
+	}
+	for _, st := range j.Steps {
+		if st.Status != plan.JournalPending && !addsOnly(st.Undo) {
+			return false
+		}
+	}
+	return j.Resumes == nil || j.Resumes.resumable()
+}
+
+// addsOnly reports whether an undo only takes away what its step added.
+func addsOnly(u *Undo) bool {
+	if u == nil {
+		return false // started, and how to undo it was never written
+	}
+	switch u.Op {
+	case UndoNone, UndoNetwork:
+		return true
+	case UndoContainer:
+		r := u.Restore
+		return r != nil && r.OldID == "" && r.TmpName == ""
+	case UndoRegistration:
+		return u.Registration == nil
+	case UndoKV:
+		return u.Value == nil
+	case UndoImage:
+		return u.ImageID == ""
+	}
+	return false
 }
 
 // JournalStep is one plan step: its status (the part plan reads, embedded
@@ -47,10 +93,10 @@ type journal struct {
 	wmu     sync.Mutex
 }
 
-func newJournal(s *spec.Stack, applyID, op, holder string, p *plan.Plan) *journal {
+func newJournal(s *spec.Stack, applyID, op, holder string, p *plan.Plan, resumes *Journal) *journal {
 	j := &journal{key: s.KVPrefix() + plan.KVJournal, doc: Journal{
 		FormatVersion: 1, StartedAt: time.Now().UTC(), ApplyID: applyID,
-		Stack: s.Name, Operation: op, Holder: holder,
+		Stack: s.Name, Operation: op, Holder: holder, Resumes: resumes,
 	}}
 	for _, st := range p.Steps {
 		j.doc.Steps = append(j.doc.Steps, JournalStep{JournalStep: plan.JournalStep{ID: st.ID, Status: plan.JournalPending}, Group: st.Group})

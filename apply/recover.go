@@ -6,6 +6,10 @@ import (
 	"time"
 )
 
+// RecoveredResumed is Report.Recovered when this apply carries on from an
+// unfinished one instead of rolling it back (Journal.resumable).
+const RecoveredResumed = "resumed"
+
 // recover deals with the journal of an apply that did not finish. The lock
 // is held (or was not asked for), so its apply is not running any more.
 func (e *Executor) recover(ctx context.Context, c Consul) (*Report, error) {
@@ -20,10 +24,17 @@ func (e *Executor) recover(ctx context.Context, c Consul) (*Report, error) {
 		r.Recovered = "forgotten"
 		return r, c.KVDelete(ctx, e.Stack.KVPrefix()+"journal")
 	}
+	if e.opts.Operation == "apply" && doc.resumable() {
+		e.opts.Progress.Note(fmt.Sprintf("The %s %s started at %s did not finish; it only added to the stack, so this apply carries on from what it left (a failure still rolls both back).",
+			doc.Operation, doc.ApplyID, doc.StartedAt.UTC().Format(time.RFC3339)))
+		e.resumes = doc
+		r.Recovered = RecoveredResumed
+		return r, nil
+	}
 	e.opts.Progress.Note(fmt.Sprintf("The %s %s started at %s did not finish; rolling it back first.",
 		doc.Operation, doc.ApplyID, doc.StartedAt.UTC().Format(time.RFC3339)))
 	rb := context.WithoutCancel(ctx)
-	r.RolledBack, r.RollbackErr = e.rollback(rb, doc.ApplyID, doc.Steps)
+	r.RolledBack, r.RollbackErr = e.rollbackJournal(rb, doc)
 	r.Recovered = "rolled back"
 	if r.RollbackErr != nil {
 		r.Err = fmt.Errorf("the unfinished %s %s could not be rolled back completely", doc.Operation, doc.ApplyID)

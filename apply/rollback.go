@@ -53,6 +53,20 @@ func (e *Executor) rollback(ctx context.Context, applyID string, steps []Journal
 	return undone, errs.ErrorOrNil()
 }
 
+// rollbackJournal rolls back an unfinished apply's journal, then the one it
+// carried on from, and so on.
+func (e *Executor) rollbackJournal(ctx context.Context, doc *Journal) ([]string, error) {
+	var undone []string
+	for ; doc != nil; doc = doc.Resumes {
+		ids, err := e.rollback(ctx, doc.ApplyID, doc.Steps)
+		undone = append(undone, ids...)
+		if err != nil {
+			return undone, err
+		}
+	}
+	return undone, nil
+}
+
 // undoBatches splits journal steps into what rollback undoes together: the
 // plan's groups, except that consecutive groups of worker steps (the
 // batches of a rolling update, of one service or several) are one. Each
