@@ -55,7 +55,7 @@ func healthyDeadline(svc *spec.Service) time.Duration {
 	if d := svc.Update.HealthyDeadline; d > 0 {
 		return d
 	}
-	return 60 * time.Second
+	return spec.DefaultHealthyDeadline // a stack not loaded by spec
 }
 
 // waitServing waits until the catalog serves reg at its address, passing.
@@ -79,7 +79,7 @@ func (e *Executor) waitServing(ctx context.Context, reg Registration, deadline t
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			return &ErrNotPassing{ID: reg.ID, Deadline: deadline, Status: "not in the catalog",
+			return &NotPassingError{ID: reg.ID, Deadline: deadline, Status: "not in the catalog",
 				Output: "registered passing, but the catalog does not serve it at " + reg.Address}
 		case <-time.After(pollInterval / 4):
 		}

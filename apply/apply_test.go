@@ -90,7 +90,14 @@ func (w *world) executor(s *spec.Stack, opts Options) *Executor {
 // apply plans against the world and runs the plan, as the CLI does.
 func (w *world) apply(t *testing.T, s *spec.Stack, opts Options) (*Report, *plan.Plan) {
 	t.Helper()
+	return w.applyFaulty(t, s, opts, faults{})
+}
+
+// applyFaulty is apply with failures injected.
+func (w *world) applyFaulty(t *testing.T, s *spec.Stack, opts Options, f faults) (*Report, *plan.Plan) {
+	t.Helper()
 	e := w.executor(s, opts)
+	e.faults = f
 	state := w.observe(t, s)
 	rec, err := e.Prepare(context.Background(), state)
 	if err != nil {
@@ -315,9 +322,9 @@ func TestBadImageRollsBackToTheSameContainers(t *testing.T) {
 			if r.OK() {
 				t.Fatal("apply of a never-passing image succeeded")
 			}
-			var np *ErrNotPassing
+			var np *NotPassingError
 			if !errors.As(r.Err, &np) {
-				t.Errorf("error %v, want ErrNotPassing", r.Err)
+				t.Errorf("error %v, want NotPassingError", r.Err)
 			}
 			if r.RollbackErr != nil || len(r.RolledBack) == 0 {
 				t.Errorf("rolled back %v, errors %v", r.RolledBack, r.RollbackErr)
@@ -368,7 +375,7 @@ func TestFailureAtEveryStepRollsBackExactly(t *testing.T) {
 		mustApply(t, w, from)
 		w.resetPassing()
 		before := w.snapshot()
-		r, _ := w.apply(t, to, Options{Lock: true, FailAfterStep: n})
+		r, _ := w.applyFaulty(t, to, Options{Lock: true}, faults{failAfter: n})
 		if !errors.Is(r.Err, ErrInjected) {
 			t.Fatalf("step %d: error %v, want the injected one", n, r.Err)
 		}
@@ -393,7 +400,7 @@ func TestCrashIsRolledBackByTheNextApply(t *testing.T) {
 		w := testWorld()
 		mustApply(t, w, from)
 		before := w.snapshot()
-		r, _ := w.apply(t, to, Options{Lock: true, CrashAfterStep: n})
+		r, _ := w.applyFaulty(t, to, Options{Lock: true}, faults{crashAfter: n})
 		if !errors.Is(r.Err, ErrCrashed) {
 			t.Fatalf("crash %d: %v", n, r.Err)
 		}
@@ -427,7 +434,7 @@ func TestCrashedFirstApplyIsResumed(t *testing.T) {
 	resumed := 0
 	for n := 1; n < steps; n++ {
 		w := testWorld()
-		if r, _ := w.apply(t, s, Options{Lock: true, CrashAfterStep: n}); !errors.Is(r.Err, ErrCrashed) {
+		if r, _ := w.applyFaulty(t, s, Options{Lock: true}, faults{crashAfter: n}); !errors.Is(r.Err, ErrCrashed) {
 			t.Fatalf("crash %d: %v", n, r.Err)
 		}
 		hadJournal := w.kv["stackctl/unit/journal"] != nil
@@ -483,13 +490,13 @@ func TestFailureAfterResumingRollsBackBoth(t *testing.T) {
 		mustApply(t, w, from)
 		before := w.snapshot()
 		// One step at a time, so that most of the scale-up is left to do.
-		if r, _ := w.apply(t, to, Options{Lock: true, CrashAfterStep: n, Workers: 1}); !errors.Is(r.Err, ErrCrashed) {
+		if r, _ := w.applyFaulty(t, to, Options{Lock: true, Workers: 1}, faults{crashAfter: n}); !errors.Is(r.Err, ErrCrashed) {
 			t.Fatalf("crash %d: %v", n, r.Err)
 		}
 		if w.snapshot() == before {
 			t.Fatalf("crash %d: the crashed apply changed nothing", n)
 		}
-		r, _ := w.apply(t, to, Options{Lock: true, FailAfterStep: 1})
+		r, _ := w.applyFaulty(t, to, Options{Lock: true}, faults{failAfter: 1})
 		if !errors.Is(r.Err, ErrInjected) || r.RollbackErr != nil {
 			t.Fatalf("crash %d: resuming apply: %v, rollback: %v", n, r.Err, r.RollbackErr)
 		}
@@ -532,6 +539,37 @@ func TestOnlyAddingJournalsAreResumable(t *testing.T) {
 	}
 }
 
+// A start of the LB that a killed apply sent can land after the next apply
+// observed the LB as created: the LB runs already when that apply's start
+// step starts it, and rendered before the step began. That render counts;
+// waiting for a newer one would wait for ever where nothing re-renders.
+func TestLBStartedBehindTheApplysBackIsReady(t *testing.T) {
+	w := testWorld()
+	s := stackFile(t, 3, "primes:v1", "start-first", "rollback", 2)
+	mustApply(t, w, s)
+	lb := w.byName("unit-lb")
+	_ = fakeDocker{w}.StopContainer(context.Background(), lb.ID, 0)
+	e := w.executor(s, Options{Lock: true})
+	state := w.observe(t, s)
+	if _, err := e.Prepare(context.Background(), state); err != nil {
+		t.Fatal(err)
+	}
+	p := plan.Compute(s, state)
+	if len(p.Steps) != 1 || p.Steps[0].Action != plan.ActionStart {
+		t.Fatalf("plan %+v, want one LB start", p.Steps)
+	}
+	// The late start lands, and the LB renders, before the step begins.
+	if err := (fakeDocker{w}).StartContainer(context.Background(), lb.ID); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(5 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if r := e.Run(ctx, p, state); !r.OK() {
+		t.Fatalf("start of an LB that runs already: %v", r.Err)
+	}
+}
+
 // The journal a crashed apply leaves is what plan reads to warn about it:
 // the shared part (plan.Journal) parses, with the right counts.
 func TestCrashJournalIsReadByPlan(t *testing.T) {
@@ -539,7 +577,7 @@ func TestCrashJournalIsReadByPlan(t *testing.T) {
 	to := stackFile(t, 4, "primes:v2", "start-first", "rollback", 2)
 	w := testWorld()
 	mustApply(t, w, from)
-	r, p := w.apply(t, to, Options{Lock: true, CrashAfterStep: 2})
+	r, p := w.applyFaulty(t, to, Options{Lock: true}, faults{crashAfter: 2})
 	if !errors.Is(r.Err, ErrCrashed) {
 		t.Fatalf("crash: %v", r.Err)
 	}

@@ -123,6 +123,13 @@ func (e *Executor) lbOp(ctx context.Context, st *runState, step plan.Step) (*ope
 			if err := e.Docker.StartContainer(ctx, old.ID); err != nil {
 				return fmt.Errorf("start %s: %w", old.Name, err)
 			}
+			// A start a killed apply sent can land after this apply
+			// observed the LB as created: it then runs already, and
+			// rendered before since. A render by the running LB counts.
+			if c, err := e.Docker.InspectContainer(ctx, old.ID); err == nil && c != nil &&
+				!c.StartedAt.IsZero() && c.StartedAt.Before(since) {
+				since = c.StartedAt
+			}
 			return e.waitLBReady(ctx, since, lbReadyTimeout)
 		}}, nil
 	case step.Action == plan.ActionReplace && old != nil:

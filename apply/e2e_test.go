@@ -549,7 +549,7 @@ func (s *stack) liveState() string {
 }
 
 // A failure after each step in turn of a 20 → 25 scale-up with an image
-// change (Options.FailAfterStep: the step does its work, then fails) leaves
+// change (InjectFailureAfter: the step does its work, then fails) leaves
 // the live stack as it was before the apply.
 func TestFailureAtEveryStepRestoresTheStack(t *testing.T) {
 	// The two long sweeps run side by side: each mostly waits (for checks,
@@ -582,7 +582,7 @@ func TestFailureAtEveryStepRestoresTheStack(t *testing.T) {
 			t.Fatal(err)
 		}
 		p := plan.Compute(desired, state)
-		e := apply.New(desired, d, cachedDialer, apply.Options{Lock: true, FailAfterStep: n})
+		e := apply.InjectFailureAfter(apply.New(desired, d, cachedDialer, apply.Options{Lock: true}), n)
 		if _, err := e.Prepare(t.Context(), state); err != nil {
 			t.Fatal(err)
 		}

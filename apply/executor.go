@@ -43,20 +43,24 @@ type Options struct {
 	Progress Progress
 	// Probe is a new worker's health gate (admit); default HTTPProbe.
 	Probe Prober
-	// FailAfterStep, a test hook: the Nth step to finish (1-based) fails
-	// after doing its work, as if its last action had failed.
-	FailAfterStep int
-	// CrashAfterStep, a test hook: after the Nth step, Run returns
-	// ErrCrashed at once, leaving everything (journal included) as a
-	// killed process would.
-	CrashAfterStep int
 }
 
-// ErrCrashed is returned by Run when Options.CrashAfterStep stopped it.
-var ErrCrashed = errors.New("apply stopped by CrashAfterStep")
+// faults are the failures the package's tests inject (export_test.go);
+// nothing else sets them.
+type faults struct {
+	// failAfter: the Nth step to finish (1-based) fails after doing its
+	// work, as if its last action had failed (ErrInjected).
+	failAfter int
+	// crashAfter: after the Nth step, Run returns ErrCrashed at once,
+	// leaving everything (journal included) as a killed process would.
+	crashAfter int
+}
 
-// ErrInjected is the failure Options.FailAfterStep injects.
-var ErrInjected = errors.New("failure injected by FailAfterStep")
+// ErrCrashed is returned by Run when an injected crash stopped it.
+var ErrCrashed = errors.New("apply stopped by an injected crash")
+
+// ErrInjected is the failure injected after a step.
+var ErrInjected = errors.New("failure injected after a step")
 
 // Executor carries out plans for one stack.
 type Executor struct {
@@ -76,7 +80,8 @@ type Executor struct {
 	// (Journal.Resumes); its journal stays in Consul until this run's
 	// replaces it, so that a run that stops before that loses nothing.
 	resumes *Journal
-	done    atomic.Int64 // steps finished, for FailAfterStep and CrashAfterStep
+	faults  faults
+	done    atomic.Int64 // steps finished, for faults
 	addrs   addresses
 	// lbTarget is what the LB's status is checked against, worked out
 	// once: the stack does not change during a run, and rendering the

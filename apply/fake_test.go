@@ -226,7 +226,11 @@ func (d fakeDocker) StartContainer(_ context.Context, id string) error {
 	if err := d.w.fail("start:" + c.Name); err != nil {
 		return err
 	}
+	if c.State == plan.ContainerRunning {
+		return nil // Docker's 304: started already, nothing happens
+	}
 	c.State = plan.ContainerRunning
+	c.StartedAt = time.Now()
 	if c.Labels[spec.LabelRole] == plan.RoleLB {
 		d.w.renderLBLocked(c.Labels[spec.LabelStack])
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/stackctl/stackctl/internal/lbsync"
 	"github.com/stackctl/stackctl/plan"
+	"github.com/stackctl/stackctl/spec"
 )
 
 // pollInterval is how often apply asks Consul about a check or the LB.
@@ -25,15 +26,15 @@ func awaitReload(ctx context.Context) {
 	}
 }
 
-// ErrNotPassing is a worker whose check did not pass in time.
-type ErrNotPassing struct {
+// NotPassingError is a worker whose check did not pass in time.
+type NotPassingError struct {
 	ID       string
 	Deadline time.Duration
 	Status   string
 	Output   string
 }
 
-func (e *ErrNotPassing) Error() string {
+func (e *NotPassingError) Error() string {
 	status := e.Status
 	if status == "" {
 		status = "not registered"
@@ -66,7 +67,7 @@ func firstLine(s string) string {
 // agent sync at once and confirms it in the catalog.
 func (e *Executor) waitPassing(ctx context.Context, id string, deadline time.Duration) error {
 	if deadline <= 0 {
-		deadline = 60 * time.Second
+		deadline = spec.DefaultHealthyDeadline // a journal's restore without one
 	}
 	releaseSlot(ctx)
 	c := e.consul.current()
@@ -88,7 +89,7 @@ func (e *Executor) waitPassing(ctx context.Context, id string, deadline time.Dur
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			return &ErrNotPassing{ID: id, Deadline: deadline, Status: status, Output: e.checkOutput(ctx, id)}
+			return &NotPassingError{ID: id, Deadline: deadline, Status: status, Output: e.checkOutput(ctx, id)}
 		case <-time.After(pollInterval):
 		}
 	}
@@ -232,8 +233,11 @@ func (e *Executor) waitLBReady(ctx context.Context, since time.Time, limit time.
 		return t.rejected(last)
 	case v == lbPending && last.Error != "":
 		return fmt.Errorf("load balancer not ready within %s: %s", limit, last.Error)
-	case v == lbPending:
+	case v == lbPending && last.RenderedAt.IsZero():
 		return fmt.Errorf("load balancer not ready within %s: no status at %s", limit, t.key)
+	case v == lbPending:
+		return fmt.Errorf("load balancer not ready within %s: its last status at %s, rendered at %s, is from before it started or of another template",
+			limit, t.key, last.RenderedAt.Format(time.RFC3339Nano))
 	}
 	return e.waitLBInstances(ctx, t, since)
 }

@@ -137,7 +137,8 @@ func TestKilledApplyIsTakenOverAndRolledBack(t *testing.T) {
 	w := testWorld()
 	mustApply(t, w, from)
 	before := w.snapshot()
-	killed := w.executor(to, Options{Lock: true, CrashAfterStep: 3})
+	killed := w.executor(to, Options{Lock: true})
+	killed.faults.crashAfter = 3
 	killed.lock.self = process{Host: "vm", BootID: here.BootID, PIDNamespace: here.PIDNamespace, PID: 4242, Start: 777}
 	state := w.observe(t, to)
 	if _, err := killed.Prepare(context.Background(), state); err != nil {
@@ -153,7 +154,7 @@ func TestKilledApplyIsTakenOverAndRolledBack(t *testing.T) {
 	e, n := w.lockTaker(t, processes{}, Options{})
 	rec, err := e.Prepare(context.Background(), w.observe(t, from))
 	e.Unlock()
-	if err != nil || rec == nil || rec.Recovered != "rolled back" || rec.RollbackErr != nil {
+	if err != nil || rec == nil || rec.Recovered != RecoveredRolledBack || rec.RollbackErr != nil {
 		t.Fatalf("recovery: %v %+v", err, rec)
 	}
 	if !strings.Contains(n.String(), "is gone; took the lock over") || !strings.Contains(n.String(), "did not finish; rolling it back") {

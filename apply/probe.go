@@ -67,7 +67,7 @@ const probeReach = 2 * time.Second
 var errProbeUnreachable = errors.New("probe: unreachable")
 
 // awaitHealthy probes url until it passes, deadline passes (an
-// *ErrNotPassing naming the last answer), or, when nothing ever answered
+// *NotPassingError naming the last answer), or, when nothing ever answered
 // within probeReach, errProbeUnreachable.
 func (e *Executor) awaitHealthy(ctx context.Context, id, url string, timeout, deadline time.Duration) error {
 	start := time.Now()
@@ -87,7 +87,7 @@ func (e *Executor) awaitHealthy(ctx context.Context, id, url string, timeout, de
 			return errProbeUnreachable
 		}
 		if time.Since(start) >= deadline {
-			return &ErrNotPassing{ID: id, Deadline: deadline, Status: "failing", Output: last}
+			return &NotPassingError{ID: id, Deadline: deadline, Status: "failing", Output: last}
 		}
 		select {
 		case <-ctx.Done():

@@ -6,9 +6,25 @@ import (
 	"time"
 )
 
-// RecoveredResumed is Report.Recovered when this apply carries on from an
-// unfinished one instead of rolling it back (Journal.resumable).
-const RecoveredResumed = "resumed"
+// Recovery is what Prepare did about an apply that did not finish
+// (Report.Recovered). Its values are the `outcome` of apply's JSON
+// `recovered` event.
+type Recovery string
+
+const (
+	// RecoveredRolledBack: its steps were undone before this run planned.
+	RecoveredRolledBack Recovery = "rolled back"
+	// RecoveredResumed: it only added to the stack (Journal.resumable);
+	// this run plans from what it left and keeps its journal as Resumes.
+	RecoveredResumed Recovery = "resumed"
+	// RecoveredForgotten: it was paused after a failure; this run plans
+	// from the partial state it left.
+	RecoveredForgotten Recovery = "forgotten"
+	// RecoveredSettled: there was no journal, but Prepare waited for a
+	// killed apply's last Docker requests to land: the live state moved,
+	// so the caller observes again.
+	RecoveredSettled Recovery = "settled"
+)
 
 // recover deals with the journal of an apply that did not finish. The lock
 // is held (or was not asked for), so its apply is not running any more.
@@ -21,7 +37,7 @@ func (e *Executor) recover(ctx context.Context, c Consul) (*Report, error) {
 	if doc.Paused {
 		e.opts.Progress.Note(fmt.Sprintf("The %s %s started at %s was paused after a failure; planning from the state it left.",
 			doc.Operation, doc.ApplyID, doc.StartedAt.UTC().Format(time.RFC3339)))
-		r.Recovered = "forgotten"
+		r.Recovered = RecoveredForgotten
 		return r, c.KVDelete(ctx, e.Stack.KVPrefix()+"journal")
 	}
 	if e.opts.Operation == "apply" && doc.resumable() {
@@ -35,7 +51,7 @@ func (e *Executor) recover(ctx context.Context, c Consul) (*Report, error) {
 		doc.Operation, doc.ApplyID, doc.StartedAt.UTC().Format(time.RFC3339)))
 	rb := context.WithoutCancel(ctx)
 	r.RolledBack, r.RollbackErr = e.rollbackJournal(rb, doc)
-	r.Recovered = "rolled back"
+	r.Recovered = RecoveredRolledBack
 	if r.RollbackErr != nil {
 		r.Err = fmt.Errorf("the unfinished %s %s could not be rolled back completely", doc.Operation, doc.ApplyID)
 		return r, nil

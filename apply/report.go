@@ -31,7 +31,7 @@ type Report struct {
 	// Cleanup is what went wrong removing kept containers after success.
 	Cleanup error
 	// Recovered says what Prepare did with an unfinished apply.
-	Recovered string
+	Recovered Recovery
 }
 
 // OK reports whether the apply succeeded.

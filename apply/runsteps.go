@@ -130,12 +130,12 @@ func (e *Executor) runStep(ctx context.Context, st *runState, step plan.Step) er
 	}
 	releaseSlot(ctx) // what is left is the journal's write: Consul's work
 	n := e.done.Add(1)
-	if c := int64(e.opts.CrashAfterStep); c > 0 && n > c {
+	if c := int64(e.faults.crashAfter); c > 0 && n > c {
 		// Killed before this step could record anything: only the Nth
 		// step to finish does, as with a kill -9 right after it.
 		return ErrCrashed
 	}
-	if err == nil && e.opts.FailAfterStep > 0 && n == int64(e.opts.FailAfterStep) {
+	if err == nil && e.faults.failAfter > 0 && n == int64(e.faults.failAfter) {
 		err = ErrInjected
 	}
 	if err != nil {
@@ -153,7 +153,7 @@ func (e *Executor) runStep(ctx context.Context, st *runState, step plan.Step) er
 		return ferr
 	}
 	e.opts.Progress.StepFinished(step, time.Since(start), nil)
-	if e.opts.CrashAfterStep > 0 && n == int64(e.opts.CrashAfterStep) {
+	if e.faults.crashAfter > 0 && n == int64(e.faults.crashAfter) {
 		return ErrCrashed
 	}
 	return nil

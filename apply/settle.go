@@ -10,11 +10,6 @@ import (
 	"github.com/stackctl/stackctl/plan"
 )
 
-// RecoveredSettled is Report.Recovered when Prepare found no journal to
-// roll back but waited for a killed apply's last Docker requests to land:
-// the live state moved, so the caller observes again.
-const RecoveredSettled = "settled"
-
 // The Docker engine carries out a request to its end after the client that
 // sent it was killed: a create, a start or a rename of a killed apply can
 // land a second or more after its process is gone (measured here: creates

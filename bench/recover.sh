@@ -88,6 +88,7 @@ for k in $(seq "$KILLS"); do
 	how="no lock to take over"
 	if grep -q 'took the lock over' "$dir/recover.$k"; then how="took the lock over"; fi
 	if grep -q 'Rolled back the unfinished' "$dir/recover.$k"; then how="$how, rolled back"; fi
+	if grep -q 'carries on from what it left' "$dir/recover.$k"; then how="$how, resumed"; fi
 	if grep -q 'Apply complete' "$dir/killed.$k"; then how="$how (the killed apply had completed)"; fi
 	if grep -q 'waiting for the lock' "$dir/recover.$k"; then how="$how, WAITED for the lock"; fi
 	recovers+=("$t")

@@ -7,6 +7,8 @@
 // implement them, plan/planfake fakes them in memory.
 package plan
 
+import "time"
+
 // State is what a stack has live, as seen through its ownership labels. Only
 // objects labelled io.stackctl.stack=<Stack> (or registered with meta
 // stackctl_stack=<Stack>) are in it; anything else is never observed.
@@ -58,6 +60,9 @@ type Container struct {
 	// (empty while the container is not running).
 	Networks map[string]string `json:"networks,omitempty"`
 	Ports    []PublishedPort   `json:"ports,omitempty"`
+	// StartedAt is when the container last started; only an inspect of
+	// one container reads it (zero otherwise).
+	StartedAt time.Time `json:"-"`
 }
 
 // PublishedPort is a container port bound on the host.

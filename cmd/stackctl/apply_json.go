@@ -177,7 +177,7 @@ func (j *jsonProgress) showRecovered(r *apply.Report) {
 		eventHeader:    j.header("recovered"),
 		Operation:      trimRecover(r.Operation),
 		ApplyID:        r.ApplyID,
-		Outcome:        r.Recovered,
+		Outcome:        string(r.Recovered),
 		OK:             r.OK(),
 		Error:          errorText(r.Err),
 		RolledBack:     nonNil(r.RolledBack),

@@ -90,7 +90,7 @@ func writeEvents(t *testing.T, j *jsonProgress) {
 	t.Helper()
 	p := eventsPlan()
 	j.showRecovered(&apply.Report{Stack: "primes", ApplyID: "0badc0ffee00", Operation: "recover apply",
-		Recovered: "rolled back", RolledBack: []string{"worker/primes-web-3"}})
+		Recovered: apply.RecoveredRolledBack, RolledBack: []string{"worker/primes-web-3"}})
 	if err := j.showPlan(p); err != nil {
 		t.Fatal(err)
 	}

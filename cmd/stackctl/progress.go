@@ -145,7 +145,7 @@ func (v *progressView) showRecovered(r *apply.Report) {
 		_ = r.Write(v.out)
 		return
 	}
-	if r.Recovered == "rolled back" {
+	if r.Recovered == apply.RecoveredRolledBack {
 		fmt.Fprintf(v.out, "Rolled back the unfinished %s: %d step(s) undone.\n\n", trimRecover(r.Operation), len(r.RolledBack))
 	}
 }

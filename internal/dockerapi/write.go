@@ -154,6 +154,9 @@ func (c *Client) InspectContainer(ctx context.Context, idOrName string) (*plan.C
 	}
 	if info.State != nil {
 		out.State = info.State.Status
+		if t, err := time.Parse(time.RFC3339Nano, info.State.StartedAt); err == nil && t.Year() > 1 {
+			out.StartedAt = t
+		}
 	}
 	if info.NetworkSettings != nil {
 		out.Networks = map[string]string{}
