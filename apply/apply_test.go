@@ -698,10 +698,50 @@ func TestFirstApplyNameConflictIsAClearRefusal(t *testing.T) {
 	state := w.observe(t, s)
 	p := plan.Compute(s, state)
 	// Another apply created the network and Consul after this plan was made.
-	fakeDocker{w}.CreateNetwork(context.Background(), "unit", map[string]string{spec.LabelStack: "unit"})
-	r := w.executor(s, Options{Lock: true}).Run(context.Background(), p, state)
+	ctx := context.Background()
+	fakeDocker{w}.CreateNetwork(ctx, "unit", map[string]string{spec.LabelStack: "unit", LabelApply: "other"})
+	fakeDocker{w}.CreateContainer(ctx, ContainerSpec{Name: "unit-consul", Image: "consul:test", Network: "unit",
+		Labels: map[string]string{spec.LabelStack: "unit", spec.LabelRole: plan.RoleConsul, LabelApply: "other"}})
+	before := w.snapshot()
+	r := w.executor(s, Options{Lock: true}).Run(ctx, p, state)
 	if r.OK() || !errors.Is(r.Err, ErrNameConflict) || !strings.Contains(r.Err.Error(), "another apply") {
 		t.Fatalf("error %v, want a name conflict naming another apply", r.Err)
+	}
+	// The other apply's network and Consul are left as they were.
+	if after := w.snapshot(); after != before {
+		t.Errorf("the refused apply changed what the other made:\n%s", diffLines(before, after))
+	}
+}
+
+// A network that a killed apply's late create made after the plan saw none
+// is the stack's: the next apply uses it, and does not remove it when it
+// fails (it did not create it).
+func TestNetworkCreatedBehindTheApplysBackIsAdopted(t *testing.T) {
+	w := testWorld()
+	s := stackFile(t, 2, "primes:v1", "start-first", "rollback", 2)
+	state := w.observe(t, s)
+	p := plan.Compute(s, state)
+	ctx := context.Background()
+	killed := plan.NetworkLabels(s)
+	killed[LabelApply] = "killed"
+	fakeDocker{w}.CreateNetwork(ctx, "unit", killed)
+	if r := w.executor(s, Options{Lock: true}).Run(ctx, p, state); !r.OK() {
+		t.Fatalf("apply over a network created behind its back: %v", r.Err)
+	}
+	if p := plan.Compute(s, w.observe(t, s)); !p.Empty() {
+		t.Errorf("not converged: %+v\n%s", p.Steps, strings.Join(w.events, "\n"))
+	}
+	// A failing apply from nothing leaves the adopted network, not more.
+	// (The fake's Consul is not in a container: its keys outlive it.)
+	w = testWorld()
+	fakeDocker{w}.CreateNetwork(ctx, "unit", killed)
+	e := w.executor(s, Options{Lock: true})
+	e.faults.failAfter = 3
+	if r := e.Run(ctx, p, state); r.OK() || r.RollbackErr != nil {
+		t.Fatalf("injected failure: %v, rollback: %v", r.Err, r.RollbackErr)
+	}
+	if len(w.containers) != 0 || len(w.networks) != 1 {
+		t.Errorf("after the failure: %s", w.snapshot())
 	}
 }
 

@@ -26,11 +26,13 @@ var (
 )
 
 // settleAfterCrash waits for a killed apply's Docker requests to land when
-// one is known to have died: its lock was taken over, or containers of
-// the stack were created and never started (apply starts each container
-// it creates at once). It reports whether it waited.
+// one is known to have died: its lock was taken over, containers of the
+// stack were created and never started (apply starts each container it
+// creates at once), or the stack has its network but no Consul running (a
+// first apply stopped before its Consul ran: there was no lock to leave).
+// It reports whether it waited.
 func (e *Executor) settleAfterCrash(ctx context.Context, observed *plan.State) (bool, error) {
-	if !e.lock.takenOver() && !neverStarted(observed) {
+	if !e.lock.takenOver() && !neverStarted(observed) && !e.firstApplyCut(observed) {
 		return false, nil
 	}
 	start := time.Now()
@@ -76,6 +78,16 @@ func containerStates(cs []plan.Container) string {
 	}
 	sort.Strings(lines)
 	return strings.Join(lines, "\n")
+}
+
+// firstApplyCut reports whether the stack has its network but its managed
+// Consul does not run.
+func (e *Executor) firstApplyCut(s *plan.State) bool {
+	if s == nil || s.Network == nil || !e.Stack.Consul.Managed() {
+		return false
+	}
+	c := s.Container(e.Stack.ConsulContainerName())
+	return c == nil || !c.Running()
 }
 
 // neverStarted reports whether a container of the stack was created and

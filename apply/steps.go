@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/stackctl/stackctl/plan"
+	"github.com/stackctl/stackctl/spec"
 )
 
 // operation is a step ready to run: its undo, computed from live state
@@ -70,6 +71,9 @@ func (e *Executor) networkOp(step plan.Step) (*operation, error) {
 			undo: &Undo{Op: UndoNetwork, Name: step.Target},
 			do: func(ctx context.Context) error {
 				_, err := e.Docker.CreateNetwork(ctx, step.Target, e.labels(plan.NetworkLabels(e.Stack)))
+				if errors.Is(err, ErrNameConflict) && e.adoptNetwork(ctx, step) {
+					return nil
+				}
 				if err != nil {
 					return fmt.Errorf("create network %s: %w%s", step.Target, err, conflictHint(err))
 				}
@@ -81,6 +85,28 @@ func (e *Executor) networkOp(step plan.Step) (*operation, error) {
 		return &operation{undo: &Undo{Op: UndoNone, Name: step.Target}, do: func(context.Context) error { return nil }}, nil
 	}
 	return nil, unsupported(step)
+}
+
+// adoptNetwork takes on the stack's network when it appeared after the plan
+// was made: the create of an apply killed a moment before this one began
+// lands late, with no other trace this apply could have waited for (no
+// lock, no container yet). The network is the stack's by its label, and
+// empty; this apply did not create it, so its undo no longer removes it.
+// A live apply creating the same stack at once is still refused, at its
+// Consul container (conflictHint), before anything is attached here.
+func (e *Executor) adoptNetwork(ctx context.Context, step plan.Step) bool {
+	n, err := e.Docker.InspectNetwork(ctx, step.Target)
+	if err != nil || n == nil || n.Labels[spec.LabelStack] != e.Stack.Name {
+		return false
+	}
+	// No Name: a network step's UndoNone with its name is a destroy's,
+	// which removeKept carries out.
+	v := e.journal.set(step.ID, plan.JournalRunning, &Undo{Op: UndoNone}, "")
+	if err := e.journal.flushVersion(ctx, e.consul.current(), v); err != nil {
+		return false
+	}
+	e.opts.Progress.Note(fmt.Sprintf("network %s appeared after the plan was made (an interrupted apply's create landing late); using it", step.Target))
+	return true
 }
 
 // conflictHint explains a name clash on a first apply: another apply of the
