@@ -6,7 +6,7 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-var consulFields = []string{"image", "address", "ports"}
+var consulFields = []string{"image", "address", "ports", "servers"}
 
 // consul decodes the consul section: a managed server container (image,
 // the default) or an existing agent (address), never both.
@@ -47,6 +47,9 @@ func (d *decoder) consul(top map[string]field, root *yaml.Node) (Consul, []publi
 		} else {
 			c.Ports, pubs = d.ports(f.val, "consul.ports")
 		}
+	}
+	if f, ok := fields["servers"]; ok {
+		c.Servers = d.consulServers(f, hasAddress)
 	}
 	return c, pubs
 }

@@ -25,6 +25,8 @@ type decoder struct {
 	// consulAddress is the consul.address value node, for checks that
 	// need the rest of the file (see checkConsulReachable).
 	consulAddress *yaml.Node
+	// hostIdx is the hosts list, for the fields that name hosts.
+	hostIdx hostIndex
 }
 
 func (d *decoder) at(n *yaml.Node) Position {

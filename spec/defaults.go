@@ -42,6 +42,10 @@ const (
 	MinCheckInterval = time.Second
 	// MinDeregisterAfter is Consul's shortest deregister_critical_service_after.
 	MinDeregisterAfter = time.Minute
+	// MaxConsulServers is the most hosts consul.servers may name: every
+	// write waits for a majority of the servers, and past five more of them
+	// slow every write more than they add to what the cluster survives.
+	MaxConsulServers = 5
 
 	// maxNodes bounds the YAML nodes in one file. Aliases are refused, so
 	// this is the size of the tree as written; no stack needs this many.

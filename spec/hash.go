@@ -25,6 +25,15 @@ func hashOf(v any) string {
 // network. Replicas, update settings and the health check are deliberately
 // left out: changing them never recreates a container (the check is part of
 // the registration, see RegistrationHash).
+//
+// So are the hosts and the service's placement. The host a slot runs on is
+// decided by placement (plan.Place over Stack.EligibleHosts), not by the
+// container's configuration: a worker that stays on its host across a new
+// host, a new label or a narrower placement must keep its container, and
+// one that moves is a new container on another engine whatever its hash.
+// With them in the hash, adding one host would recreate every worker of
+// every service. Leaving them out also keeps the hash of every worker of a
+// stack without hosts what it was before hosts existed.
 func (s *Stack) WorkerHash(svc *Service) string {
 	return hashOf(struct {
 		Kind      string
@@ -48,7 +57,11 @@ func (s *Stack) RegistrationHash(svc *Service) string {
 	}{"registration/v1", svc.Port, svc.Check})
 }
 
-// ConsulHash is the hash of the managed Consul server container.
+// ConsulHash is the hash of the managed Consul server container. Which hosts
+// run a server (Consul.Servers) is placement, not yet configuration, and
+// is not in it; when the servers' command comes to name its peers, what it
+// names joins the hash, left out when empty so that a stack without hosts
+// keeps its hash.
 func (s *Stack) ConsulHash() string {
 	return hashOf(struct {
 		Kind  string
@@ -62,7 +75,8 @@ func (s *Stack) ConsulHash() string {
 // it: the LB reads its template from Consul KV and re-renders in place. Its
 // form is, since it decides which file the LB renders to (the container's
 // command); an include LB hashes as it did before forms existed, so no
-// running LB is replaced for them.
+// running LB is replaced for them. Its host (LB.Host) is not, for the
+// reason WorkerHash gives: where a container runs is placement.
 func (s *Stack) LBHash() string {
 	if s.LB == nil {
 		return ""

@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -162,4 +163,48 @@ func TestLBHash(t *testing.T) {
 	if st.LBHash() == ref {
 		t.Error("form change to whole: LBHash unchanged, want a new LB container")
 	}
+}
+
+// TestHashesIgnoreHostsAndPlacement: where a container runs is placement,
+// not its configuration (see WorkerHash). The same stack on hosts, with
+// any placement, an LB host or Consul servers, hashes as it does without
+// them, so neither adding hosts nor changing a placement recreates a
+// container that stays where it is.
+func TestHashesIgnoreHostsAndPlacement(t *testing.T) {
+	lb := func(host string) string {
+		return `lb: {template: nginx.ctmpl, ports: ["127.0.0.1:8080:80"]` + host + "}\n"
+	}
+	hosts := `hosts:
+  - {name: node-1, docker: "ssh://node-1", address: 10.0.0.1, labels: {zone: a}}
+  - {name: node-2, docker: "ssh://node-2", address: 10.0.0.2}
+  - {name: node-3, docker: "ssh://node-3", address: 10.0.0.3}
+`
+	// hashStack ends inside service web: a placement line lands in it.
+	variants := map[string]string{
+		"hosts":            hashStack + hosts + lb(""),
+		"placement hosts":  hashStack + "    placement: {hosts: [node-2]}\n" + hosts + lb(", host: node-3"),
+		"placement labels": hashStack + "    placement: {labels: {zone: a}}\n" + hosts + lb(", host: node-2"),
+		"consul servers":   strings.Replace(hashStack, "consul:\n", "consul:\n  servers: [node-3]\n", 1) + hosts + lb(""),
+	}
+	ref := parseHashStack(t, hashStack+lb(""))
+	for name, src := range variants {
+		st := parseHashStack(t, src)
+		if !st.MultiHost() || strings.HasPrefix(name, "placement") && st.Service("web").Placement == nil {
+			t.Fatalf("%s: no hosts or placement read", name)
+		}
+		a, b := ref.Service("web"), st.Service("web")
+		if ref.WorkerHash(a) != st.WorkerHash(b) || ref.RegistrationHash(a) != st.RegistrationHash(b) ||
+			ref.ConsulHash() != st.ConsulHash() || ref.LBHash() != st.LBHash() {
+			t.Errorf("%s: a hash changed, want every hash as without hosts", name)
+		}
+	}
+}
+
+func parseHashStack(t *testing.T, src string) *Stack {
+	t.Helper()
+	st, err := Parse("stack.yaml", []byte(src), env(map[string]string{"API_TOKEN": "t0k3n"}), abs(t, "testdata/valid"))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, src)
+	}
+	return st
 }

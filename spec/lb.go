@@ -10,7 +10,7 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-var lbFields = []string{"image", "template", "config", "ports"}
+var lbFields = []string{"image", "template", "config", "ports", "host"}
 
 const templateRule = "the path of a consul-template template for nginx, relative to the stack file"
 
@@ -38,6 +38,7 @@ func (d *decoder) lb(f field) (*LB, []published) {
 	if f, ok := fields["ports"]; ok {
 		lb.Ports, pubs = d.ports(f.val, "lb.ports")
 	}
+	lb.Host = d.lbHost(fields)
 	return lb, pubs
 }
 

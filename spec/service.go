@@ -6,7 +6,7 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-var serviceFields = []string{"image", "build", "replicas", "port", "command", "env", "check", "update", "resources"}
+var serviceFields = []string{"image", "build", "replicas", "port", "command", "env", "check", "update", "resources", "placement"}
 
 // service decodes one entry of services.
 func (d *decoder) service(e field, stack string) *Service {
@@ -53,6 +53,9 @@ func (d *decoder) service(e field, stack string) *Service {
 	svc.Update = d.update(fields, path, svc.Check, svc.Replicas)
 	if f, ok := fields["resources"]; ok {
 		svc.Resources = d.resources(f.val, path+".resources")
+	}
+	if f, ok := fields["placement"]; ok {
+		svc.Placement = d.placement(f, path+".placement")
 	}
 	return svc
 }

@@ -7,7 +7,7 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-var topFields = []string{"version", "name", "consul", "services", "lb"}
+var topFields = []string{"version", "name", "consul", "services", "lb", "hosts"}
 
 const topWhere = "at top level"
 
@@ -23,8 +23,15 @@ func (d *decoder) stack(root *yaml.Node) *Stack {
 	if f, ok := d.require(fields, "name", root, topWhere, "name: followed by "+nameRule); ok {
 		st.Name, nameOK = d.name(f.val, "name")
 	}
+	// Hosts first: placement, lb.host and consul.servers refer to them.
+	if f, ok := fields["hosts"]; ok {
+		st.Hosts = d.hostsField(f)
+	}
 	var pubs []published
 	st.Consul, pubs = d.consul(fields, root)
+	if st.Consul.Managed() && st.Consul.Servers == nil {
+		st.Consul.Servers = defaultConsulServers(st.Hosts)
+	}
 	if f, ok := d.require(fields, "services", root, topWhere, "a mapping of service names to services"); ok {
 		st.Services = d.services(f, st.Name)
 	}

@@ -38,6 +38,11 @@ type Stack struct {
 	File string
 	Dir  string
 
+	// Hosts are the machines the stack runs on, in file order: the first
+	// ones are the defaults for the LB and the Consul servers, so the order
+	// is meaningful and kept. Nil when the file has no hosts: the stack then
+	// runs on the one engine DOCKER_HOST names, as before hosts existed.
+	Hosts    []*Host
 	Consul   Consul
 	Services []*Service // sorted by name, so every walk is deterministic
 	LB       *LB        // nil when the stack has no load balancer
@@ -53,12 +58,53 @@ func (s *Stack) Service(name string) *Service {
 	return nil
 }
 
+// Host returns the named host, or nil.
+func (s *Stack) Host(name string) *Host {
+	for _, h := range s.Hosts {
+		if h.Name == name {
+			return h
+		}
+	}
+	return nil
+}
+
+// MultiHost reports whether the stack file lists its hosts. Until every
+// stage places containers on them, a stage that runs on one engine must
+// refuse such a stack rather than put everything on DOCKER_HOST.
+func (s *Stack) MultiHost() bool { return len(s.Hosts) > 0 }
+
+// Host is one machine of a multi-host stack: the Docker engine that runs
+// its containers, and the address the others reach it on. Workers are
+// reached at their host's Address and published port, so Address must be
+// an IP every other host (and the LB container) can route to; Docker is
+// only how stackctl itself talks to the engine, and may go through ssh.
+type Host struct {
+	Name string
+	// Docker is the engine's address as the docker CLI takes it in
+	// DOCKER_HOST: unix:///PATH, tcp://HOST:PORT or ssh://[USER@]HOST[:PORT].
+	Docker string
+	// Address is the host's IP in canonical form (net/netip).
+	Address string
+	// Labels select hosts for a service's placement; nil when none.
+	Labels map[string]string
+	// TLS is the absolute folder holding ca.pem, cert.pem and key.pem for a
+	// tcp:// engine, as DOCKER_CERT_PATH does; "" for none. Insecure says
+	// the file accepted plain tcp:// without TLS, in so many words.
+	TLS      string
+	Insecure bool
+	Pos      Position
+}
+
 // Consul is either a server container the stack manages (Image set) or an
 // existing agent it only talks to (Address set).
 type Consul struct {
 	Image   string
 	Address string
 	Ports   []PortMapping
+	// Servers names the hosts that run a managed Consul server, in file
+	// order: consul.servers, or else the first hosts (see DefaultServers).
+	// Nil without hosts, and for an existing agent.
+	Servers []string
 	Pos     Position
 }
 
@@ -79,7 +125,21 @@ type Service struct {
 	Check     Check
 	Update    Update
 	Resources Resources
+	// Placement limits the hosts the workers may run on; nil lets them run
+	// on every host. Which host a slot gets is decided later, from the
+	// hosts this leaves (Stack.EligibleHosts), not stored here.
+	Placement *Placement
 	Pos       Position
+}
+
+// Placement is services.NAME.placement: the hosts a service's workers may
+// run on, either named (Hosts) or selected by their labels (Labels), never
+// both.
+type Placement struct {
+	Hosts []string // as written, each a host of the stack
+	// Labels select the hosts that carry every one of them.
+	Labels map[string]string
+	Pos    Position
 }
 
 // Build describes an image built from a folder inside the stack's folder.
@@ -146,7 +206,10 @@ type LB struct {
 	Config string
 	Form   string
 	Ports  []PortMapping
-	Pos    Position
+	// Host is the host the LB runs on: lb.host, or else the first host.
+	// "" without hosts.
+	Host string
+	Pos  Position
 }
 
 // PortMapping is a compose-style "[HOST_IP:][HOST_PORT:]CONTAINER_PORT[/PROTO]".
