@@ -174,3 +174,25 @@ func TestNoColor(t *testing.T) {
 		t.Errorf("green without colour = %q", got)
 	}
 }
+
+// A stack with hosts: validates, but every command that works on its
+// engine refuses it before touching Docker: one engine would get every
+// worker of several machines.
+func TestHostsAreRefusedUntilPlacementIsBuilt(t *testing.T) {
+	file, err := filepath.Abs("../../spec/testdata/valid/hosts.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := runCLI(t, "validate", "-f", file); code != exitOK {
+		t.Fatalf("validate: exit %d: %s", code, stderr)
+	}
+	for _, args := range [][]string{{"plan"}, {"apply", "--auto-approve"}, {"destroy", "--auto-approve"}, {"status"}, {"logs", "--file"}} {
+		if args[len(args)-1] != "--file" {
+			args = append(args, "-f")
+		}
+		code, stdout, stderr := runCLI(t, append(args, file)...)
+		if code == exitOK || !strings.Contains(stderr, "hosts.yaml: placing a stack over several hosts (hosts:) is not built yet") {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q", args, code, stdout, stderr)
+		}
+	}
+}

@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -59,17 +58,9 @@ stack's Consul container publishes. CONSUL_HTTP_TOKEN is sent when set.`,
 }
 
 func runPlan(ctx context.Context, stdout io.Writer, o planOptions) error {
-	data, err := os.ReadFile(o.file)
-	if err != nil {
-		return exitWith(exitFailure, fmt.Errorf("read stack file: %w", err))
-	}
-	dir, err := filepath.Abs(filepath.Dir(o.file))
-	if err != nil {
-		return exitWith(exitFailure, fmt.Errorf("read stack file: %w", err))
-	}
-	// Parse the bytes read here, so that a saved plan's stack hash is that
-	// of exactly the file the plan was made from.
-	stack, err := spec.Parse(o.file, data, os.LookupEnv, dir)
+	// The bytes parsed are the bytes returned, so that a saved plan's stack
+	// hash is that of exactly the file the plan was made from.
+	stack, data, err := loadStack(o.file)
 	if err != nil {
 		return exitWith(exitFailure, err)
 	}

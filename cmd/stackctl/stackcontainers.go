@@ -13,7 +13,7 @@ import (
 // owns, for the commands that look at containers only (logs, ui). The
 // caller closes the returned client; errors are already exit errors.
 func stackContainers(ctx context.Context, file string) (*spec.Stack, *dockerapi.Client, []plan.Container, error) {
-	stack, err := spec.Load(file)
+	stack, _, err := loadStack(file)
 	if err != nil {
 		return nil, nil, nil, exitWith(exitFailure, err)
 	}

@@ -75,7 +75,7 @@ Docker or Consul could not be reached (without --watch).`,
 }
 
 func runStatus(ctx context.Context, stdout io.Writer, o statusOptions) error {
-	stack, err := spec.Load(o.file)
+	stack, _, err := loadStack(o.file)
 	if err != nil {
 		return exitWith(exitFailure, err)
 	}
