@@ -151,3 +151,34 @@ func TestDestroyWithAnExternalConsulDeregisters(t *testing.T) {
 		t.Errorf("left: %s, registrations %v", w.snapshot(), w.regs)
 	}
 }
+
+// A destroy after a killed update does not roll the update back first (that
+// would start old containers only to remove them): it removes all of it.
+func TestDestroyAfterACrashRemovesWhatWasLeft(t *testing.T) {
+	w := testWorld()
+	from := stackFile(t, 4, "primes:v1", "start-first", "rollback", 2)
+	mustApply(t, w, from)
+	to := stackFile(t, 4, "primes:v2", "start-first", "rollback", 2)
+	if r, _ := w.applyFaulty(t, to, Options{Lock: true}, faults{crashAfter: 2}); !errors.Is(r.Err, ErrCrashed) {
+		t.Fatalf("crash: %v", r.Err)
+	}
+	w.events = nil
+	e := w.executor(to, Options{Lock: true, Operation: "destroy"})
+	state := w.observe(t, to)
+	rec, err := e.Prepare(context.Background(), state)
+	if err != nil || rec == nil || rec.Recovered != RecoveredSuperseded || len(rec.RolledBack) != 0 {
+		t.Fatalf("recovery: %v %+v", err, rec)
+	}
+	state = w.observe(t, to)
+	if r := e.Run(context.Background(), plan.ComputeDestroy(to, state), state); !r.OK() {
+		t.Fatalf("destroy: %v", r.Err)
+	}
+	if len(w.containers) != 0 || len(w.networks) != 0 {
+		t.Errorf("left: %s", w.snapshot())
+	}
+	for _, ev := range w.events {
+		if strings.HasPrefix(ev, "start ") {
+			t.Errorf("the destroy started a container: %s", ev)
+		}
+	}
+}

@@ -77,9 +77,11 @@ type Executor struct {
 	lock    *stackLock
 	journal *journal
 	// resumes is the unfinished apply Prepare found and carries on from
-	// (Journal.Resumes); its journal stays in Consul until this run's
-	// replaces it, so that a run that stops before that loses nothing.
-	resumes *Journal
+	// (Journal.Resumes). supersedes: such a journal (or, for a destroy,
+	// any) stays in Consul until this run's replaces it, so that a run
+	// that stops before that loses nothing.
+	resumes    *Journal
+	supersedes bool
 	faults  faults
 	done    atomic.Int64 // steps finished, for faults
 	addrs   addresses
@@ -131,8 +133,8 @@ func (e *Executor) Run(ctx context.Context, p *plan.Plan, before *plan.State) *R
 	defer e.Unlock()
 	defer e.consul.stop() // before the lock goes: see stop
 	if p.Empty() {
-		if e.resumes != nil {
-			// The unfinished apply had done everything but its clean-up.
+		if e.supersedes {
+			// The unfinished run had done everything but its clean-up.
 			if c := e.consul.current(); c != nil {
 				if err := c.KVDelete(ctx, e.Stack.KVPrefix()+plan.KVJournal); err != nil {
 					r.Cleanup = fmt.Errorf("delete journal: %w", err)

@@ -17,6 +17,9 @@ const (
 	// RecoveredResumed: it only added to the stack (Journal.resumable);
 	// this run plans from what it left and keeps its journal as Resumes.
 	RecoveredResumed Recovery = "resumed"
+	// RecoveredSuperseded: a destroy found it; the destroy removes what
+	// it left instead of rolling it back first.
+	RecoveredSuperseded Recovery = "superseded"
 	// RecoveredForgotten: it was paused after a failure; this run plans
 	// from the partial state it left.
 	RecoveredForgotten Recovery = "forgotten"
@@ -43,8 +46,17 @@ func (e *Executor) recover(ctx context.Context, c Consul) (*Report, error) {
 	if e.opts.Operation == "apply" && doc.resumable() {
 		e.opts.Progress.Note(fmt.Sprintf("The %s %s started at %s did not finish; it only added to the stack, so this apply carries on from what it left (a failure still rolls both back).",
 			doc.Operation, doc.ApplyID, doc.StartedAt.UTC().Format(time.RFC3339)))
-		e.resumes = doc
+		e.resumes, e.supersedes = doc, true
 		r.Recovered = RecoveredResumed
+		return r, nil
+	}
+	if e.opts.Operation == "destroy" {
+		// Rolling it back would put old containers back only to remove
+		// them: the destroy removes whatever of the stack it left.
+		e.opts.Progress.Note(fmt.Sprintf("The %s %s started at %s did not finish; the destroy removes what it left, without rolling it back first.",
+			doc.Operation, doc.ApplyID, doc.StartedAt.UTC().Format(time.RFC3339)))
+		e.supersedes = true
+		r.Recovered = RecoveredSuperseded
 		return r, nil
 	}
 	e.opts.Progress.Note(fmt.Sprintf("The %s %s started at %s did not finish; rolling it back first.",
