@@ -82,9 +82,9 @@ type Executor struct {
 	// that stops before that loses nothing.
 	resumes    *Journal
 	supersedes bool
-	faults  faults
-	done    atomic.Int64 // steps finished, for faults
-	addrs   addresses
+	faults     faults
+	done       atomic.Int64 // steps finished, for faults
+	addrs      addresses
 	// lbTarget is what the LB's status is checked against, worked out
 	// once: the stack does not change during a run, and rendering the
 	// template against every declared worker on each LB wait would cost a
