@@ -109,6 +109,54 @@ func TestKilledApplyIsTakenOverByAPlainApply(t *testing.T) {
 	}
 }
 
+// A kill -9 in the middle of a first apply: the next plain apply takes the
+// lock over and carries on from what the killed one made (it only added to
+// the stack), instead of removing it all to create it again.
+func TestKilledFirstApplyIsResumedByAPlainApply(t *testing.T) {
+	s := newE2EStack(t)
+	s.write(images.PrimesV1, 6, "30s")
+	ctx, cancel := context.WithTimeout(t.Context(), runTimeout)
+	defer cancel()
+	killed := s.command(ctx, "apply", "-f", s.file, "--auto-approve")
+	stdout, err := killed.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := killed.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var seen strings.Builder
+	lines := bufio.NewScanner(stdout)
+	for lines.Scan() {
+		seen.WriteString(lines.Text() + "\n")
+		if strings.Contains(lines.Text(), "✓") && strings.Contains(lines.Text(), "worker/") {
+			break // Consul answers, the lock is held, the journal written
+		}
+	}
+	_ = killed.Process.Kill() // SIGKILL: no cleanup of any kind
+	_, _ = io.Copy(&seen, stdout)
+	_ = killed.Wait()
+	if strings.Contains(seen.String(), "Apply complete") {
+		t.Fatalf("the apply was not killed midway:\n%s", seen.String())
+	}
+
+	out := s.mustRun("apply", "-f", s.file, "--auto-approve")
+	for _, want := range []string{"it only added to the stack, so this apply carries on from what it left", "Apply complete"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the next apply does not say %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "undone") || strings.Contains(out, "consul/"+s.name+"-consul") {
+		t.Errorf("the next apply undid or re-made what the killed one had made:\n%s", out)
+	}
+	if _, _, code := s.run("plan", "-f", s.file, "--detailed-exitcode"); code != 0 {
+		t.Errorf("plan after the resumed apply exited %d, want 0 (no changes)", code)
+	}
+	if owned := s.owned(); len(owned) != 8 { // network, Consul, 6 workers
+		t.Errorf("owned after the resumed apply: %v", owned)
+	}
+}
+
 // A lock held by a live holder on another machine is waited for (a bounded
 // time, saying so), shown by unlock with its ID, and broken only with
 // --force (there is no terminal here) and the right ID.
