@@ -52,6 +52,36 @@ func (s *e2eStack) lockSession() string {
 	return pair.Session
 }
 
+// killApplyOnceAWorkerPassed starts an apply of the stack file and kills it
+// (SIGKILL: no cleanup of any kind) as soon as it reports a worker step
+// done: by then Consul answers, the lock is held and the journal written.
+// It returns what the apply printed.
+func (s *e2eStack) killApplyOnceAWorkerPassed() string {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(s.t.Context(), runTimeout)
+	defer cancel()
+	killed := s.command(ctx, "apply", "-f", s.file, "--auto-approve")
+	stdout, err := killed.StdoutPipe()
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if err := killed.Start(); err != nil {
+		s.t.Fatal(err)
+	}
+	var seen strings.Builder
+	lines := bufio.NewScanner(stdout)
+	for lines.Scan() {
+		seen.WriteString(lines.Text() + "\n")
+		if strings.Contains(lines.Text(), "✓") && strings.Contains(lines.Text(), "worker/") {
+			break
+		}
+	}
+	_ = killed.Process.Kill()
+	_, _ = io.Copy(&seen, stdout)
+	_ = killed.Wait()
+	return seen.String()
+}
+
 // A kill -9 in the middle of a rolling update leaves the lock held by a
 // process that is gone: a plain apply (no -lock-timeout) takes it over at
 // once, rolls the unfinished apply back, applies, and leaves an empty plan.
@@ -66,29 +96,9 @@ func TestKilledApplyIsTakenOverByAPlainApply(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	ctx, cancel := context.WithTimeout(t.Context(), runTimeout)
-	defer cancel()
-	killed := s.command(ctx, "apply", "-f", s.file, "--auto-approve")
-	stdout, err := killed.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := killed.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var seen strings.Builder
-	lines := bufio.NewScanner(stdout)
-	for lines.Scan() {
-		seen.WriteString(lines.Text() + "\n")
-		if strings.Contains(lines.Text(), "✓") && strings.Contains(lines.Text(), "web") {
-			break // a worker passed: the lock is held and the journal written
-		}
-	}
-	_ = killed.Process.Kill() // SIGKILL: no cleanup of any kind
-	_, _ = io.Copy(&seen, stdout)
-	_ = killed.Wait()
-	if !strings.Contains(seen.String(), "✓") || strings.Contains(seen.String(), "Apply complete") {
-		t.Fatalf("the apply was not killed midway:\n%s", seen.String())
+	seen := s.killApplyOnceAWorkerPassed()
+	if !strings.Contains(seen, "✓") || strings.Contains(seen, "Apply complete") {
+		t.Fatalf("the apply was not killed midway:\n%s", seen)
 	}
 	if s.lockSession() == "" {
 		t.Fatalf("the killed apply left no lock")
@@ -115,29 +125,8 @@ func TestKilledApplyIsTakenOverByAPlainApply(t *testing.T) {
 func TestKilledFirstApplyIsResumedByAPlainApply(t *testing.T) {
 	s := newE2EStack(t)
 	s.write(images.PrimesV1, 6, "30s")
-	ctx, cancel := context.WithTimeout(t.Context(), runTimeout)
-	defer cancel()
-	killed := s.command(ctx, "apply", "-f", s.file, "--auto-approve")
-	stdout, err := killed.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := killed.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var seen strings.Builder
-	lines := bufio.NewScanner(stdout)
-	for lines.Scan() {
-		seen.WriteString(lines.Text() + "\n")
-		if strings.Contains(lines.Text(), "✓") && strings.Contains(lines.Text(), "worker/") {
-			break // Consul answers, the lock is held, the journal written
-		}
-	}
-	_ = killed.Process.Kill() // SIGKILL: no cleanup of any kind
-	_, _ = io.Copy(&seen, stdout)
-	_ = killed.Wait()
-	if strings.Contains(seen.String(), "Apply complete") {
-		t.Fatalf("the apply was not killed midway:\n%s", seen.String())
+	if seen := s.killApplyOnceAWorkerPassed(); strings.Contains(seen, "Apply complete") {
+		t.Fatalf("the apply was not killed midway:\n%s", seen)
 	}
 
 	out := s.mustRun("apply", "-f", s.file, "--auto-approve")
