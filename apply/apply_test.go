@@ -485,6 +485,7 @@ func TestCrashedFirstApplyIsResumed(t *testing.T) {
 func TestFailureAfterResumingRollsBackBoth(t *testing.T) {
 	from := stackFile(t, 4, "primes:v1", "start-first", "rollback", 2)
 	to := stackFile(t, 12, "primes:v1", "start-first", "rollback", 2) // a scale-up only adds
+	further := stackFile(t, 14, "primes:v1", "start-first", "rollback", 2)
 	for n := 1; n <= 3; n++ {
 		w := testWorld()
 		mustApply(t, w, from)
@@ -496,7 +497,10 @@ func TestFailureAfterResumingRollsBackBoth(t *testing.T) {
 		if w.snapshot() == before {
 			t.Fatalf("crash %d: the crashed apply changed nothing", n)
 		}
-		r, _ := w.applyFaulty(t, to, Options{Lock: true}, faults{failAfter: 1})
+		// The resuming apply goes two workers further, so that it has a
+		// step to fail even when the crashed one had done all of its own
+		// (steps beside the Nth may finish without recording it).
+		r, _ := w.applyFaulty(t, further, Options{Lock: true}, faults{failAfter: 1})
 		if !errors.Is(r.Err, ErrInjected) || r.RollbackErr != nil {
 			t.Fatalf("crash %d: resuming apply: %v, rollback: %v", n, r.Err, r.RollbackErr)
 		}
