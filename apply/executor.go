@@ -136,7 +136,7 @@ func (e *Executor) Run(ctx context.Context, p *plan.Plan, before *plan.State) *R
 		if e.supersedes {
 			// The unfinished run had done everything but its clean-up.
 			if c := e.consul.current(); c != nil {
-				if err := c.KVDelete(ctx, e.Stack.KVPrefix()+plan.KVJournal); err != nil {
+				if err := deleteJournal(ctx, c, e.Stack); err != nil {
 					r.Cleanup = fmt.Errorf("delete journal: %w", err)
 				}
 			}

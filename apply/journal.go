@@ -189,6 +189,12 @@ func (j *journal) doneIDs() []string {
 	return out
 }
 
+// deleteJournal deletes the journal a previous apply left, which this run
+// has dealt with without writing its own.
+func deleteJournal(ctx context.Context, c Consul, s *spec.Stack) error {
+	return c.KVDelete(ctx, s.KVPrefix()+plan.KVJournal)
+}
+
 // readJournal reads the journal a previous apply left, or nil.
 func readJournal(ctx context.Context, c Consul, s *spec.Stack) (*Journal, error) {
 	key := s.KVPrefix() + plan.KVJournal

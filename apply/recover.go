@@ -41,7 +41,7 @@ func (e *Executor) recover(ctx context.Context, c Consul) (*Report, error) {
 		e.opts.Progress.Note(fmt.Sprintf("The %s %s started at %s was paused after a failure; planning from the state it left.",
 			doc.Operation, doc.ApplyID, doc.StartedAt.UTC().Format(time.RFC3339)))
 		r.Recovered = RecoveredForgotten
-		return r, c.KVDelete(ctx, e.Stack.KVPrefix()+"journal")
+		return r, deleteJournal(ctx, c, e.Stack)
 	}
 	if e.opts.Operation == "apply" && doc.resumable() {
 		e.opts.Progress.Note(fmt.Sprintf("The %s %s started at %s did not finish; it only added to the stack, so this apply carries on from what it left (a failure still rolls both back).",
@@ -75,5 +75,5 @@ func (e *Executor) recover(ctx context.Context, c Consul) (*Report, error) {
 		e.consul.set(nil)
 		return r, nil
 	}
-	return r, c.KVDelete(rb, e.Stack.KVPrefix()+"journal")
+	return r, deleteJournal(rb, c, e.Stack)
 }
