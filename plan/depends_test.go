@@ -176,17 +176,17 @@ func TestDestroyDependsOn(t *testing.T) {
 		s    *spec.Stack
 		want depends
 	}{
-		{"a managed Consul goes after the workers, the network after it", primes(2), depends{
-			workers(1): "lb/primes-lb", workers(2): "lb/primes-lb",
+		{"each worker goes after its registration, a managed Consul after the workers, the network after it", primes(2), depends{
+			"registration/primes-web-1": "lb/primes-lb", "registration/primes-web-2": "lb/primes-lb",
+			workers(1): "registration/primes-web-1", workers(2): "registration/primes-web-2",
 			"consul/primes-consul": workers(1, 2),
 			"network/primes":       "consul/primes-consul",
 		}},
-		{"with an external Consul, registrations and keys go after the LB too", primes(2, external), depends{
-			workers(1): "lb/primes-lb", workers(2): "lb/primes-lb",
+		{"with an external Consul, keys go after the LB too", primes(2, external), depends{
 			"registration/primes-web-1": "lb/primes-lb", "registration/primes-web-2": "lb/primes-lb",
+			workers(1): "registration/primes-web-1", workers(2): "registration/primes-web-2",
 			"template/stackctl/primes/lb/template": "lb/primes-lb",
-			"network/primes": "registration/primes-web-1 registration/primes-web-2 template/stackctl/primes/lb/template " +
-				workers(1, 2),
+			"network/primes":                       "template/stackctl/primes/lb/template " + workers(1, 2),
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

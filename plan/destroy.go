@@ -14,19 +14,25 @@ const ModeDestroy = "destroy"
 
 // Groups of a destroy plan, in the order they are listed; each step's
 // DependsOn says what it waits for. The LB goes first: once it is gone
-// nothing routes to the workers, so their containers go all at once,
-// without waiting for the LB to re-render. With an external Consul the
-// workers' registrations leave it at the same time, and the stack's KV keys
-// too (they wait only for the LB, which writes its status key); a managed
-// Consul holds them in its container, and they go with it. Consul's own
-// container goes after all of those, and after the apply journal that lives
-// in Consul; the network last, once nothing is attached to it.
+// nothing routes to the workers, so their registrations leave Consul all at
+// once, without waiting for the LB to re-render, and each worker's
+// container goes as soon as its registration is gone. Registrations go
+// first even from a managed Consul that is about to be removed: Consul's
+// checks of containers that are gone, each probing an address nothing
+// answers on, made a 200-worker destroy a third slower (18 s against 13.5 s
+// with the checks every 30 s). With an external Consul the stack's KV keys
+// go beside the registrations (they wait only for the LB, which writes its
+// status key); a managed Consul holds them in its container, and they go
+// with it. Consul's own container goes after all of those, and after the
+// apply journal that lives in Consul; the network last, once nothing is
+// attached to it.
 const (
-	GroupDestroyLB      = "destroy/lb"
-	GroupDestroyWorkers = "destroy/workers"
-	GroupDestroyKV      = "destroy/kv"
-	GroupDestroyConsul  = "destroy/consul"
-	GroupDestroyNetwork = "destroy/network"
+	GroupDestroyLB         = "destroy/lb"
+	GroupDestroyDeregister = "destroy/deregister"
+	GroupDestroyWorkers    = "destroy/workers"
+	GroupDestroyKV         = "destroy/kv"
+	GroupDestroyConsul     = "destroy/consul"
+	GroupDestroyNetwork    = "destroy/network"
 )
 
 // destroyReason is every destroy step's reason, but Consul's.
@@ -68,16 +74,28 @@ func ComputeDestroy(s *spec.Stack, observed *State) *Plan {
 			workers = append(workers, st)
 		}
 	}
+	deregs := deregistrations(o)
 	if !holder {
-		workers = append(workers, deregistrations(o)...)
 		kv = kvRemovals(s, o)
 	}
 	var network []Step
 	if o.Network != nil {
 		network = append(network, Step{Action: ActionDestroy, Kind: KindNetwork, Target: o.Network.Name, Reason: destroyReason})
 	}
-	linkLayers([][]Step{lbs}, [][]Step{workers, kv}, [][]Step{consul}, [][]Step{network})
+	linkLayers([][]Step{lbs}, [][]Step{deregs, workers, kv}, [][]Step{consul}, [][]Step{network})
+	// A worker's container goes once its registration has left Consul, so
+	// that no check probes an address that is gone.
+	registered := map[string]string{}
+	for _, d := range deregs {
+		registered[d.Target] = stepID(d)
+	}
+	for i := range workers {
+		if id, ok := registered[workers[i].Target]; ok {
+			workers[i].DependsOn = append(workers[i].DependsOn, id)
+		}
+	}
 	add(GroupDestroyLB, lbs)
+	add(GroupDestroyDeregister, deregs)
 	add(GroupDestroyWorkers, workers)
 	add(GroupDestroyKV, kv)
 	add(GroupDestroyConsul, consul)
@@ -103,20 +121,20 @@ func linkLayers(layers ...[][]Step) {
 }
 
 // consulHolds says what the managed Consul's container takes with it: it
-// keeps its data in the container, so its registrations and keys need no
-// removal of their own.
+// keeps its data in the container, so the stack's KV keys need no removal
+// of their own. (Registrations are removed before the workers go, so that
+// no check probes a removed container; see ComputeDestroy.)
 func consulHolds(o *State) string {
-	n := len(o.Consul.Registrations)
 	keys := 0
 	for _, v := range []*string{o.Consul.LBTemplate, o.Consul.LBStatus} {
 		if v != nil {
 			keys++
 		}
 	}
-	if n+keys == 0 {
+	if keys == 0 {
 		return " (last: it holds the apply journal)"
 	}
-	return fmt.Sprintf(" (last: it holds the apply journal; its %d registration(s) and %d key(s) go with it)", n, keys)
+	return fmt.Sprintf(" (last: it holds the apply journal; its %d key(s) go with it)", keys)
 }
 
 func deregistrations(o *State) []Step {

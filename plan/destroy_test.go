@@ -88,18 +88,17 @@ func TestComputeDestroyIgnoresWhatIsNotLabelled(t *testing.T) {
 	}
 }
 
-// The groups are listed LB first, then workers (and, with an external Consul,
-// their registrations), then keys, then Consul and the network: the journal
-// lives in Consul. A managed Consul takes its registrations and keys with
-// it.
+// The groups are listed LB first, then the workers' registrations, then
+// workers, then keys, then Consul and the network: the journal lives in
+// Consul. A managed Consul takes its keys with it.
 func TestComputeDestroyOrder(t *testing.T) {
 	for _, tc := range []struct {
 		s      *spec.Stack
 		groups []string
 		steps  int
 	}{
-		{primes(2), []string{plan.GroupDestroyLB, plan.GroupDestroyWorkers, plan.GroupDestroyConsul, plan.GroupDestroyNetwork}, 5},
-		{primes(2, external), []string{plan.GroupDestroyLB, plan.GroupDestroyWorkers, plan.GroupDestroyKV, plan.GroupDestroyNetwork}, 7},
+		{primes(2), []string{plan.GroupDestroyLB, plan.GroupDestroyDeregister, plan.GroupDestroyWorkers, plan.GroupDestroyConsul, plan.GroupDestroyNetwork}, 7},
+		{primes(2, external), []string{plan.GroupDestroyLB, plan.GroupDestroyDeregister, plan.GroupDestroyWorkers, plan.GroupDestroyKV, plan.GroupDestroyNetwork}, 7},
 	} {
 		state, err := planfake.Running(tc.s).Observer().Observe(context.Background(), tc.s)
 		if err != nil {
