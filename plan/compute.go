@@ -237,7 +237,7 @@ func (b *builder) template() {
 	if live == nil {
 		b.tmplSteps = append(b.tmplSteps, Step{Action: ActionCreate, Kind: KindTemplate, Target: key,
 			Reason:   b.absentFromConsul("no template in Consul KV yet"),
-			TextDiff: unifiedDiff("/dev/null", name, "", b.s.LB.TemplateSource)})
+			TextDiff: UnifiedDiff("/dev/null", name, "", b.s.LB.TemplateSource)})
 		return
 	}
 	if *live == b.s.LB.TemplateSource {
@@ -249,7 +249,7 @@ func (b *builder) template() {
 	}
 	b.tmplSteps = append(b.tmplSteps, Step{Action: ActionRender, Kind: KindTemplate, Target: key,
 		Reason:       name + " differs from the template in Consul KV",
-		TextDiff:     unifiedDiff(key+" (live)", name, *live, b.s.LB.TemplateSource),
+		TextDiff:     UnifiedDiff(key+" (live)", name, *live, b.s.LB.TemplateSource),
 		RenderedDiff: rendered})
 }
 

@@ -20,8 +20,12 @@ type File struct {
 	// that of the LB template's (empty without an LB).
 	StackSHA256    string `json:"stack_sha256"`
 	TemplateSHA256 string `json:"template_sha256,omitempty"`
-	Fingerprint    string `json:"fingerprint"`
-	Plan           *Plan  `json:"plan"`
+	// Env is the environment the plan was made for ("" for none), and
+	// OverlaySHA256 the sha256 of its overlay file's bytes.
+	Env           string `json:"env,omitempty"`
+	OverlaySHA256 string `json:"overlay_sha256,omitempty"`
+	Fingerprint   string `json:"fingerprint"`
+	Plan          *Plan  `json:"plan"`
 }
 
 // ErrPlanFileVersion is returned by LoadFile for a plan file this build

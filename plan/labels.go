@@ -47,40 +47,48 @@ const (
 
 // NetworkLabels are the labels of the stack network.
 func NetworkLabels(s *spec.Stack) map[string]string {
-	return map[string]string{spec.LabelStack: s.Name}
+	return withEnv(s, map[string]string{spec.LabelStack: s.Name})
+}
+
+// withEnv adds the stack's environment, if it has one, to labels.
+func withEnv(s *spec.Stack, labels map[string]string) map[string]string {
+	if s.Env != "" {
+		labels[spec.LabelEnv] = s.Env
+	}
+	return labels
 }
 
 // WorkerLabels are the labels of the container of one worker slot. Apply
 // creates containers with exactly these; plan reads them back.
 func WorkerLabels(s *spec.Stack, svc *spec.Service, slot int) map[string]string {
-	return map[string]string{
+	return withEnv(s, map[string]string{
 		spec.LabelStack:   s.Name,
 		spec.LabelRole:    RoleWorker,
 		spec.LabelService: svc.Name,
 		spec.LabelSlot:    strconv.Itoa(slot),
 		spec.LabelHash:    s.WorkerHash(svc),
 		LabelConfig:       encodeConfig(WorkerConfig(s, svc)),
-	}
+	})
 }
 
 // ConsulLabels are the labels of the managed Consul server container.
 func ConsulLabels(s *spec.Stack) map[string]string {
-	return map[string]string{
+	return withEnv(s, map[string]string{
 		spec.LabelStack: s.Name,
 		spec.LabelRole:  RoleConsul,
 		spec.LabelHash:  s.ConsulHash(),
 		LabelConfig:     encodeConfig(ConsulConfig(s)),
-	}
+	})
 }
 
 // LBLabels are the labels of the load balancer container.
 func LBLabels(s *spec.Stack) map[string]string {
-	return map[string]string{
+	return withEnv(s, map[string]string{
 		spec.LabelStack: s.Name,
 		spec.LabelRole:  RoleLB,
 		spec.LabelHash:  s.LBHash(),
 		LabelConfig:     encodeConfig(LBConfig(s)),
-	}
+	})
 }
 
 // ImageBuildLabels are the labels apply gives an image it builds from a

@@ -31,7 +31,7 @@ func renderedDiff(name, live, desired string, o *State) (string, *Warning) {
 	if err != nil || !ok {
 		return "", nil
 	}
-	return unifiedDiff("nginx config (live template)", "nginx config ("+name+")", string(have), string(want)), nil
+	return UnifiedDiff("nginx config (live template)", "nginx config ("+name+")", string(have), string(want)), nil
 }
 
 // render reports ok=false when the template read something stateData does

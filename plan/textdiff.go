@@ -5,10 +5,10 @@ import (
 	"strings"
 )
 
-// unifiedDiff returns a unified diff of two texts, line by line, with three
+// UnifiedDiff returns a unified diff of two texts, line by line, with three
 // lines of context, or "" when they are equal. Templates are small, so the
 // quadratic longest-common-subsequence table is fine.
-func unifiedDiff(nameA, nameB, a, b string) string {
+func UnifiedDiff(nameA, nameB, a, b string) string {
 	if a == b {
 		return ""
 	}

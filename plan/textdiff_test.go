@@ -16,7 +16,7 @@ func TestUnifiedDiff(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := unifiedDiff("A", "B", tt.a, tt.b); got != tt.want {
+			if got := UnifiedDiff("A", "B", tt.a, tt.b); got != tt.want {
 				t.Errorf("got\n%s\nwant\n%s", got, tt.want)
 			}
 		})

@@ -27,10 +27,21 @@ type decoder struct {
 	consulAddress *yaml.Node
 	// hostIdx is the hosts list, for the fields that name hosts.
 	hostIdx hostIndex
+	// overlay is set while an environment's overlay file is read on its
+	// own (see overlayDocument): it may be empty.
+	overlay bool
+	// environment is the one the stack is loaded for ("" for none), and
+	// origin the file of every node an overlay merged in (see mergeOverlay).
+	environment string
+	origin      map[*yaml.Node]string
 }
 
 func (d *decoder) at(n *yaml.Node) Position {
-	return Position{File: d.file, Line: max(n.Line, 1), Column: max(n.Column, 1)}
+	file := d.file
+	if f, ok := d.origin[n]; ok {
+		file = f
+	}
+	return Position{File: file, Line: max(n.Line, 1), Column: max(n.Column, 1)}
 }
 
 func (d *decoder) addf(n *yaml.Node, format string, args ...any) {

@@ -41,10 +41,14 @@ func (e *Errors) Error() string {
 }
 
 // sortProblems orders problems by line, then column; problems at the same
-// place keep the order they were found in.
-func sortProblems(ps []*Problem) {
+// place keep the order they were found in. Those in the overlay file (if
+// not "") come after all others.
+func sortProblems(ps []*Problem, overlay string) {
 	sort.SliceStable(ps, func(i, j int) bool {
 		a, b := ps[i].Pos, ps[j].Pos
+		if ao, bo := overlay != "" && a.File == overlay, overlay != "" && b.File == overlay; ao != bo {
+			return bo
+		}
 		if a.Line != b.Line {
 			return a.Line < b.Line
 		}

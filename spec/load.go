@@ -58,7 +58,11 @@ var recoverPanics = true
 // and as Stack.File; env looks variables up (nil: none is set); dir is the
 // folder relative paths start from. A file that is not a valid stack yields
 // *Errors with every problem found, sorted by position.
-func Parse(filename string, data []byte, env func(string) (string, bool), dir string) (st *Stack, err error) {
+func Parse(filename string, data []byte, env func(string) (string, bool), dir string) (*Stack, error) {
+	return parse(filename, data, nil, env, dir)
+}
+
+func parse(filename string, data []byte, overlay *Overlay, env func(string) (string, bool), dir string) (st *Stack, err error) {
 	if recoverPanics {
 		defer func() {
 			if r := recover(); r != nil {
@@ -73,11 +77,18 @@ func Parse(filename string, data []byte, env func(string) (string, bool), dir st
 		dir = abs
 	}
 	d := &decoder{file: filename, dir: dir, lookup: env}
-	if root := d.document(data); root != nil {
+	root := d.document(data)
+	if overlay != nil {
+		d.environment = overlay.Env
+		if over := d.overlayDocument(overlay); root != nil && over != nil {
+			root = d.mergeOverlay(root, over, overlay)
+		}
+	}
+	if root != nil && len(d.problems) == 0 {
 		st = d.stack(root)
 	}
 	if len(d.problems) > 0 {
-		sortProblems(d.problems)
+		sortProblems(d.problems, overlayFile(overlay))
 		return nil, &Errors{Problems: d.problems}
 	}
 	return st, nil
@@ -87,12 +98,18 @@ func Parse(filename string, data []byte, env func(string) (string, bool), dir st
 // mapping, or nil after recording why there is none.
 func (d *decoder) document(data []byte) *yaml.Node {
 	top := &yaml.Node{Line: 1, Column: 1}
+	expected := "a stack file: version: 1, name and services"
+	if d.overlay {
+		expected = "an overlay: the keys whose values differ from the stack file's"
+	}
 	if len(data) > MaxFileSize {
 		d.addf(top, "file is %d bytes (expected at most %d: 1 MiB)", len(data), MaxFileSize)
 		return nil
 	}
 	if len(bytes.TrimSpace(data)) == 0 {
-		d.addf(top, "file is empty (expected a stack file: version: 1, name and services)")
+		if !d.overlay {
+			d.addf(top, "file is empty (expected %s)", expected)
+		}
 		return nil
 	}
 	starts := lineStarts(data)
@@ -107,7 +124,9 @@ func (d *decoder) document(data []byte) *yaml.Node {
 		d.syntaxProblems(data, starts, syntax)
 		return nil
 	case errors.Is(err, errNoDocument):
-		d.addf(top, "file has only comments (expected a stack file: version: 1, name and services)")
+		if !d.overlay {
+			d.addf(top, "file has only comments (expected %s)", expected)
+		}
 		return nil
 	}
 	if len(docs) > 1 {
@@ -115,7 +134,9 @@ func (d *decoder) document(data []byte) *yaml.Node {
 		return nil
 	}
 	if len(docs[0].Content) == 0 {
-		d.addf(top, "file has only comments (expected a stack file: version: 1, name and services)")
+		if !d.overlay {
+			d.addf(top, "file has only comments (expected %s)", expected)
+		}
 		return nil
 	}
 	root := docs[0].Content[0]
@@ -123,7 +144,9 @@ func (d *decoder) document(data []byte) *yaml.Node {
 		return nil
 	}
 	if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
-		d.addf(root, "file has no content (expected a stack file: version: 1, name and services)")
+		if !d.overlay {
+			d.addf(root, "file has no content (expected %s)", expected)
+		}
 		return nil
 	}
 	if root.Kind != yaml.MappingNode {
@@ -131,7 +154,11 @@ func (d *decoder) document(data []byte) *yaml.Node {
 		if root.Kind == yaml.ScalarNode && root.Tag != "!!null" {
 			what = "the scalar " + what
 		}
-		d.addf(root, "top level is %s (expected a mapping with version: 1, name and services)", what)
+		if d.overlay {
+			d.addf(root, "top level is %s (expected a mapping of the keys whose values differ from the stack file's)", what)
+		} else {
+			d.addf(root, "top level is %s (expected a mapping with version: 1, name and services)", what)
+		}
 		return nil
 	}
 	return root

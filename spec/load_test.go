@@ -147,6 +147,14 @@ func TestParseFullReadsEveryField(t *testing.T) {
 			Pos: Position{file, 44, 1},
 		},
 	}
+	want.Published = []Published{
+		{"consul.ports[0]", Position{file, 8, 7}, want.Consul.Ports[0]},
+		{"consul.ports[1]", Position{file, 9, 7}, want.Consul.Ports[1]},
+		{"lb.ports[0]", Position{file, 48, 11}, want.LB.Ports[0]},
+		{"lb.ports[1]", Position{file, 48, 32}, want.LB.Ports[1]},
+		{"lb.ports[2]", Position{file, 48, 44}, want.LB.Ports[2]},
+		{"lb.ports[3]", Position{file, 48, 50}, want.LB.Ports[3]},
+	}
 	if !reflect.DeepEqual(st.Consul, want.Consul) {
 		t.Errorf("Consul:\n got %+v\nwant %+v", st.Consul, want.Consul)
 	}
@@ -215,6 +223,19 @@ func TestExampleStacks(t *testing.T) {
 		if st.LB == nil || !strings.Contains(st.LB.TemplateSource, `service "web"`) && !strings.Contains(st.LB.TemplateSource, `service=web resolve`) {
 			t.Errorf("%s: LB template not read: %+v", file, st.LB)
 		}
+		envs, err := Environments(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, env := range envs {
+			if st, _, err := LoadEnv(file, env); err != nil || st.Name != "primes-"+env {
+				t.Errorf("%s -e %s: %v", file, env, err)
+			}
+		}
+	}
+	// The reference stack comes with dev, staging and prod.
+	if envs, _ := Environments("../stacks/primes/stack.yaml"); strings.Join(envs, " ") != "dev prod staging" {
+		t.Errorf("stacks/primes environments: %v, want dev, prod and staging", envs)
 	}
 }
 

@@ -159,8 +159,12 @@ func (d *decoder) checkHostPorts(pubs []published) {
 			prev = exact[ak]
 		}
 		if prev != nil {
+			by := prev.path
+			if at := d.at(prev.node); at.File != d.at(p.node).File { // one in the overlay
+				by += " at " + at.String()
+			}
 			d.addf(p.node, "%s publishes host port %s, already published by %s (expected each host port once)",
-				p.path, net.JoinHostPort(p.port.HostIP, strconv.Itoa(p.port.HostPort))+"/"+p.port.Protocol, prev.path)
+				p.path, net.JoinHostPort(p.port.HostIP, strconv.Itoa(p.port.HostPort))+"/"+p.port.Protocol, by)
 			continue
 		}
 		if first[pk] == nil {
@@ -176,4 +180,32 @@ func (d *decoder) checkHostPorts(pubs []published) {
 func isUnspecified(ip string) bool {
 	parsed := net.ParseIP(ip)
 	return parsed != nil && parsed.IsUnspecified()
+}
+
+// Clashes says whether p and q claim the same host port: the same port
+// and protocol on the same address, or on any address and on all of them.
+// A port Docker picks (0) never clashes.
+func (p PortMapping) Clashes(q PortMapping) bool {
+	if p.HostPort == 0 || p.HostPort != q.HostPort || p.Protocol != q.Protocol {
+		return false
+	}
+	return p.HostIP == q.HostIP || isUnspecified(p.HostIP) || isUnspecified(q.HostIP)
+}
+
+// PortClashes reports every host port that two stacks (environments of one
+// stack file, which may run side by side on one engine) both publish, as a
+// problem at a's port that names b's.
+func PortClashes(a, b *Stack) []*Problem {
+	var out []*Problem
+	for _, p := range a.Published {
+		for _, q := range b.Published {
+			if p.Port.Clashes(q.Port) {
+				out = append(out, &Problem{Pos: p.Pos, Msg: fmt.Sprintf(
+					"%s publishes host port %s, which stack %s also publishes at %s (%s) (expected each environment on its own host ports: set %s in the overlay)",
+					p.Path, net.JoinHostPort(p.Port.HostIP, strconv.Itoa(p.Port.HostPort))+"/"+p.Port.Protocol,
+					b.Name, q.Pos, q.Path, p.Path)})
+			}
+		}
+	}
+	return out
 }

@@ -22,6 +22,10 @@ func (d *decoder) stack(root *yaml.Node) *Stack {
 	nameOK := false
 	if f, ok := d.require(fields, "name", root, topWhere, "name: followed by "+nameRule); ok {
 		st.Name, nameOK = d.name(f.val, "name")
+		if nameOK && d.environment != "" {
+			st.Name, nameOK = d.envName(f.val, st.Name)
+			st.Env = d.environment
+		}
 	}
 	// Hosts first: placement, lb.host and consul.servers refer to them.
 	if f, ok := fields["hosts"]; ok {
@@ -45,7 +49,21 @@ func (d *decoder) stack(root *yaml.Node) *Stack {
 	}
 	d.checkConsulReachable(st)
 	d.checkHostPorts(pubs)
+	for _, p := range pubs {
+		st.Published = append(st.Published, Published{Path: p.path, Pos: d.at(p.node), Port: p.port})
+	}
 	return st
+}
+
+// envName is the name of environment d.environment of the stack called name.
+func (d *decoder) envName(n *yaml.Node, name string) (string, bool) {
+	full := name + "-" + d.environment
+	if !isName(full) {
+		d.addf(n, "name %s with environment %s makes the stack name %s, %d characters (expected at most 40: shorten the name or the environment)",
+			quote(name), quote(d.environment), quote(full), len(full))
+		return "", false
+	}
+	return full, true
 }
 
 // name reads a stack or service name.

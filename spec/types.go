@@ -33,10 +33,17 @@ type Position struct {
 // variables expanded.
 type Stack struct {
 	Version int
-	Name    string
+	// Name is the stack's name: the file's name, and with an environment
+	// <name>-<env>. Every container, network and Consul entry starts with it.
+	Name string
+	// Env is the environment the stack was loaded for (LoadEnv), "" for none.
+	Env string
 	// File is the stack file's path as given; Dir is its absolute folder.
 	File string
 	Dir  string
+	// Published is every host port the stack publishes, with where it was
+	// written, for checks across environments (PortClashes).
+	Published []Published
 
 	// Hosts are the machines the stack runs on, in file order: the first
 	// ones are the defaults for the LB and the Consul servers, so the order
@@ -210,6 +217,14 @@ type LB struct {
 	// "" without hosts.
 	Host string
 	Pos  Position
+}
+
+// Published is a port mapping of the stack (consul.ports or lb.ports) with
+// where it was written: Path is its field ("lb.ports[0]").
+type Published struct {
+	Path string
+	Pos  Position
+	Port PortMapping
 }
 
 // PortMapping is a compose-style "[HOST_IP:][HOST_PORT:]CONTAINER_PORT[/PROTO]".

@@ -25,7 +25,7 @@ import (
 
 // applyOptions are apply's flags.
 type applyOptions struct {
-	file        string
+	file        stackFile
 	autoApprove bool
 	lock        bool
 	lockTimeout time.Duration
@@ -84,15 +84,15 @@ const lockTimeoutUsage = "how long to wait for a lock held by another apply (0: 
 
 // loadStack reads and parses a stack file for a command that works on its
 // engine, returning its bytes too (a saved plan records their hash).
-func loadStack(file string) (*spec.Stack, []byte, error) {
-	st, data, err := spec.LoadBytes(file)
+func loadStack(file stackFile) (*spec.Stack, []spec.Source, error) {
+	st, sources, err := spec.LoadEnv(file.path, file.env)
 	if err != nil {
 		return nil, nil, err
 	}
 	if err := oneEngine(st); err != nil {
 		return nil, nil, err
 	}
-	return st, data, nil
+	return st, sources, nil
 }
 
 // errHostsNotYet: the stack file format has hosts: (validate checks it), but
@@ -115,12 +115,19 @@ func savedPlan(path string) (*plan.File, *spec.Stack, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	st, data, err := loadStack(f.StackFile)
+	file := stackFile{path: f.StackFile, env: f.Env}
+	st, sources, err := loadStack(file)
 	if err != nil {
 		return nil, nil, err
 	}
-	if plan.SHA256(data) != f.StackSHA256 {
-		return nil, nil, fmt.Errorf("the stack file %s changed since the plan %s was made: run `stackctl plan -out %s` again", f.StackFile, path, path)
+	if plan.SHA256(sources[0].Data) != f.StackSHA256 {
+		return nil, nil, fmt.Errorf("the stack file %s changed since the plan %s was made: run `stackctl plan -f %s -out %s` again", f.StackFile, path, file, path)
+	}
+	if f.Env != "" && plan.SHA256(sources[1].Data) != f.OverlaySHA256 {
+		return nil, nil, fmt.Errorf("the overlay %s changed since the plan %s was made: run `stackctl plan -f %s -out %s` again", sources[1].Path, path, file, path)
+	}
+	if err := checkEnvPorts(file, st); err != nil {
+		return nil, nil, err
 	}
 	tmpl := ""
 	if st.LB != nil {
@@ -245,7 +252,9 @@ func runApply(ctx context.Context, in io.Reader, out io.Writer, o applyOptions, 
 	if planFile != "" {
 		saved, st, err = savedPlan(planFile)
 	} else if st, _, err = loadStack(o.file); err == nil {
-		_, err = checkLBTemplate(st)
+		if err = checkEnvPorts(o.file, st); err == nil {
+			_, err = checkLBTemplate(st)
+		}
 	}
 	if err != nil {
 		return exitWith(exitFailure, err)

@@ -16,7 +16,7 @@ import (
 
 // destroyOptions are destroy's flags.
 type destroyOptions struct {
-	file        string
+	file        stackFile
 	autoApprove bool
 	lock        bool
 	lockTimeout time.Duration

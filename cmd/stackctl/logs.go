@@ -19,7 +19,7 @@ import (
 
 // logsOptions are logs's flags.
 type logsOptions struct {
-	file       string
+	file       stackFile
 	follow     bool
 	since      string
 	tail       string
@@ -62,7 +62,8 @@ picked up within a second, and Ctrl-C ends it.`,
 	// -f is --follow here, as in docker logs, kubectl logs and tail: the
 	// habit of every user of a logs command outweighs -f meaning the stack
 	// file in stackctl's other commands.
-	cmd.Flags().StringVar(&opts.file, "file", "stack.yaml", "the stack file (-f is --follow in logs)")
+	cmd.Flags().StringVar(&opts.file.path, "file", "stack.yaml", "the stack file (-f is --follow in logs)")
+	addEnvFlag(cmd, &opts.file)
 	cmd.Flags().BoolVarP(&opts.follow, "follow", "f", false, "keep streaming new output, and containers that appear later, until Ctrl-C")
 	cmd.Flags().StringVar(&opts.since, "since", "", `only output since a time ("2026-12-01T14:00:00Z") or for a duration back ("5m")`)
 	cmd.Flags().StringVarP(&opts.tail, "tail", "n", "all", `the number of lines to show from the end of each container's output, or "all"`)
@@ -139,10 +140,10 @@ func checkTail(tail string) error {
 }
 
 // completeLogsArgs offers the stack file's services, lb and consul.
-func completeLogsArgs(file *string) cobra.CompletionFunc {
+func completeLogsArgs(file *stackFile) cobra.CompletionFunc {
 	return func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		names := []string{"lb", "consul"}
-		if stack, err := spec.Load(*file); err == nil {
+		if stack, _, err := spec.LoadEnv(file.path, file.env); err == nil {
 			for _, svc := range stack.Services {
 				names = append(names, svc.Name)
 			}

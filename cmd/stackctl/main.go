@@ -121,6 +121,9 @@ Exit codes: 0 success, 1 error or invalid stack file, 2 plan has changes
 		newDestroyCmd(),
 		newUnlockCmd(),
 		newStatusCmd(),
+		newEnvsCmd(),
+		newDiffCmd(),
+		newPromoteCmd(),
 		newLogsCmd(),
 		newUICmd(),
 		newSchemaCmd(),
@@ -172,9 +175,29 @@ func args(check cobra.PositionalArgs) cobra.PositionalArgs {
 	}
 }
 
-// addFileFlag adds the -f/--file flag every stack command has.
-func addFileFlag(cmd *cobra.Command, file *string) {
-	cmd.Flags().StringVarP(file, "file", "f", "stack.yaml", "the stack file")
+// stackFile is what a stack command works on: the stack file (-f) and the
+// environment (-e), whose overlay is read beside it.
+type stackFile struct {
+	path string
+	env  string
+}
+
+// String is how a command line names it: "stack.yaml -e staging".
+func (f stackFile) String() string {
+	if f.env == "" {
+		return f.path
+	}
+	return f.path + " -e " + f.env
+}
+
+// addFileFlag adds the -f/--file and -e/--env flags every stack command has.
+func addFileFlag(cmd *cobra.Command, file *stackFile) {
+	cmd.Flags().StringVarP(&file.path, "file", "f", "stack.yaml", "the stack file")
+	addEnvFlag(cmd, file)
+}
+
+func addEnvFlag(cmd *cobra.Command, file *stackFile) {
+	cmd.Flags().StringVarP(&file.env, "env", "e", "", "the environment: the stack file merged with its overlay beside it (stack.yaml -e staging reads stack.staging.yaml); the stack is named NAME-ENV")
 }
 
 // longFlagsWithOneDash lets long flags be written with one dash, as in

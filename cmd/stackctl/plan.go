@@ -22,7 +22,7 @@ import (
 const observeTimeout = 60 * time.Second
 
 type planOptions struct {
-	file     string
+	file     stackFile
 	out      string
 	json     bool
 	detailed bool
@@ -60,8 +60,11 @@ stack's Consul container publishes. CONSUL_HTTP_TOKEN is sent when set.`,
 func runPlan(ctx context.Context, stdout io.Writer, o planOptions) error {
 	// The bytes parsed are the bytes returned, so that a saved plan's stack
 	// hash is that of exactly the file the plan was made from.
-	stack, data, err := loadStack(o.file)
+	stack, sources, err := loadStack(o.file)
 	if err != nil {
+		return exitWith(exitFailure, err)
+	}
+	if err := checkEnvPorts(o.file, stack); err != nil {
 		return exitWith(exitFailure, err)
 	}
 	if _, err := checkLBTemplate(stack); err != nil {
@@ -79,7 +82,11 @@ func runPlan(ctx context.Context, stdout io.Writer, o planOptions) error {
 		if stack.LB != nil {
 			tmpl = &stack.LB.TemplateSource
 		}
-		if err := plan.Save(o.out, plan.NewFile(p, o.file, data, tmpl, state)); err != nil {
+		f := plan.NewFile(p, o.file.path, sources[0].Data, tmpl, state)
+		if o.file.env != "" {
+			f.Env, f.OverlaySHA256 = o.file.env, plan.SHA256(sources[1].Data)
+		}
+		if err := plan.Save(o.out, f); err != nil {
 			return exitWith(exitFailure, err)
 		}
 	}

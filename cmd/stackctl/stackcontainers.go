@@ -12,7 +12,7 @@ import (
 // stackContainers loads the stack file and lists the containers its stack
 // owns, for the commands that look at containers only (logs, ui). The
 // caller closes the returned client; errors are already exit errors.
-func stackContainers(ctx context.Context, file string) (*spec.Stack, *dockerapi.Client, []plan.Container, error) {
+func stackContainers(ctx context.Context, file stackFile) (*spec.Stack, *dockerapi.Client, []plan.Container, error) {
 	stack, _, err := loadStack(file)
 	if err != nil {
 		return nil, nil, nil, exitWith(exitFailure, err)

@@ -21,7 +21,7 @@ import (
 
 // statusOptions are status's flags.
 type statusOptions struct {
-	file     string
+	file     stackFile
 	json     bool
 	watch    bool
 	interval time.Duration

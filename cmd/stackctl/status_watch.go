@@ -52,7 +52,7 @@ type frameWriter struct {
 }
 
 func newFrameWriter(w io.Writer, o statusOptions) *frameWriter {
-	fw := &frameWriter{w: w, mode: framesPlain, title: "stackctl status -f " + o.file, rows: func() int { return 0 }}
+	fw := &frameWriter{w: w, mode: framesPlain, title: "stackctl status -f " + o.file.String(), rows: func() int { return 0 }}
 	switch {
 	case o.json:
 		fw.mode = framesJSON

@@ -48,7 +48,7 @@ func fixtureStatus(t *testing.T) *plan.Status {
 
 func TestWatchOnAPipeSeparatesFramesAndOutlivesErrors(t *testing.T) {
 	var out bytes.Buffer
-	fw := newFrameWriter(&out, statusOptions{file: "stack.yaml"})
+	fw := newFrameWriter(&out, statusOptions{file: stackFile{path: "stack.yaml"}})
 	watchReads(t, fw, fixtureStatus(t), nil, fixtureStatus(t))
 
 	text := out.String()
@@ -68,7 +68,7 @@ func TestWatchOnAPipeSeparatesFramesAndOutlivesErrors(t *testing.T) {
 
 func TestWatchJSONIsOneObjectPerLine(t *testing.T) {
 	var out bytes.Buffer
-	fw := newFrameWriter(&out, statusOptions{file: "stack.yaml", json: true})
+	fw := newFrameWriter(&out, statusOptions{file: stackFile{path: "stack.yaml"}, json: true})
 	watchReads(t, fw, fixtureStatus(t), nil, fixtureStatus(t))
 
 	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")

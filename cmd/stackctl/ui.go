@@ -15,7 +15,7 @@ import (
 
 // uiOptions are ui's flags.
 type uiOptions struct {
-	file string
+	file stackFile
 	open bool
 }
 

@@ -17,7 +17,7 @@ import (
 
 // unlockOptions are unlock's flags.
 type unlockOptions struct {
-	file  string
+	file  stackFile
 	force bool
 }
 

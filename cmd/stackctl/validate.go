@@ -9,7 +9,7 @@ import (
 )
 
 func newValidateCmd() *cobra.Command {
-	var file string
+	var file stackFile
 	cmd := &cobra.Command{
 		Use:   "validate [-f FILE]",
 		Short: "Check a stack file; touches nothing",
@@ -36,9 +36,12 @@ variables the file uses.`,
 
 // validate loads the stack file; its problems, if any, are printed by run
 // (see reportError).
-func validate(cmd *cobra.Command, file string) error {
-	st, err := spec.Load(file)
+func validate(cmd *cobra.Command, file stackFile) error {
+	st, _, err := spec.LoadEnv(file.path, file.env)
 	if err != nil {
+		return exitWith(exitFailure, err)
+	}
+	if err := checkEnvPorts(file, st); err != nil {
 		return exitWith(exitFailure, err)
 	}
 	lbt, err := checkLBTemplate(st)

@@ -101,3 +101,22 @@ func (c *Client) InspectImage(ctx context.Context, ref string) (*plan.Image, err
 	}
 	return out, nil
 }
+
+// ListEnvironments maps every stack on the engine that was applied with an
+// environment (containers labelled spec.LabelEnv) to that environment.
+func (c *Client) ListEnvironments(ctx context.Context) (map[string]string, error) {
+	list, err := c.api.ContainerList(ctx, container.ListOptions{
+		All:     true,
+		Filters: filters.NewArgs(filters.Arg("label", spec.LabelEnv)),
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for _, s := range list {
+		if stack := s.Labels[spec.LabelStack]; stack != "" {
+			out[stack] = s.Labels[spec.LabelEnv]
+		}
+	}
+	return out, nil
+}
