@@ -18,6 +18,13 @@
 #   bash bench/update.sh            # N=20
 #   N=200 RUNS=3 bash bench/update.sh
 #   IDLE=0 bash bench/update.sh     # the loaded comparison only
+#   ALONE=1 N=200 bash bench/update.sh
+#
+# ALONE=1 (the default from N=100 on) times each tool with nothing of the
+# other on the engine: stackctl's N workers are destroyed before Swarm's N
+# tasks are created, and only the idle comparison is made (wrk needs the
+# stackctl stack's LB). With 2×200 workers alive at once the 2-core machine
+# ran at a load of 40–70 and neither figure said anything about the tool.
 #
 # The Swarm half needs the engine in swarm mode: if it is not, the script
 # makes it a one-node swarm and leaves swarm mode at the end (SWARM=0 skips
@@ -30,6 +37,7 @@ RUNS=${RUNS:-3}
 N=${N:-20}
 SWARM=${SWARM:-1}
 IDLE=${IDLE:-1}
+ALONE=${ALONE:-$((N >= 100 ? 1 : 0))}
 STACKCTL=${STACKCTL:-./bin/stackctl}
 V1=stackctl.local/primes:v1
 V2=stackctl.local/primes:v2
@@ -168,13 +176,25 @@ uptime
 log "stackctl: first apply of $N workers (not timed)"
 stackfile "$V1"
 "$STACKCTL" apply -f "$dir/stack.yaml" --auto-approve >"$dir/first" 2>&1 || { cat "$dir/first" >&2; exit 1; }
-if [[ $SWARM == 1 ]]; then swarm_setup; fi
-loads=(1)
-if [[ $IDLE == 1 ]]; then loads+=(0); fi
-for loaded in "${loads[@]}"; do
-	stackctl_half "$loaded"
-	if [[ $SWARM == 1 ]]; then swarm_half "$loaded"; fi
-done
+if [[ $ALONE == 1 ]]; then
+	loads=(0)
+	stackctl_half 0
+	log "stackctl: destroy of $N workers (not timed), so that Swarm's run alone"
+	"$STACKCTL" destroy -f "$dir/stack.yaml" --auto-approve >"$dir/destroy.out" 2>&1 || { cat "$dir/destroy.out" >&2; exit 1; }
+	rm "$dir/stack.yaml" # nothing left for cleanup to destroy
+	if [[ $SWARM == 1 ]]; then
+		swarm_setup
+		swarm_half 0
+	fi
+else
+	if [[ $SWARM == 1 ]]; then swarm_setup; fi
+	loads=(1)
+	if [[ $IDLE == 1 ]]; then loads+=(0); fi
+	for loaded in "${loads[@]}"; do
+		stackctl_half "$loaded"
+		if [[ $SWARM == 1 ]]; then swarm_half "$loaded"; fi
+	done
+fi
 echo
 for loaded in "${loads[@]}"; do report "$loaded"; done
 uptime
