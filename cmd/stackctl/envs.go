@@ -152,7 +152,13 @@ func printEnvs(w io.Writer, rows []envRow) error {
 		version, health, lb := "-", "not deployed", "-"
 		switch {
 		case r.Error != "":
-			health = "error: " + r.Error
+			// One line per row: the first problem of an invalid overlay
+			// (validate -e ENV lists them all).
+			first, rest, more := strings.Cut(r.Error, "\n")
+			health = "error: " + first
+			if more {
+				health += fmt.Sprintf(" (and %d more: stackctl validate -e %s)", strings.Count(rest, "\n")+1, r.Env)
+			}
 		case r.Deployed:
 			version = strings.Join(r.Images, ", ")
 			health = fmt.Sprintf("%d/%d passing", r.Passing, r.Desired)

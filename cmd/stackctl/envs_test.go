@@ -154,3 +154,22 @@ func TestPromoteWritesTheOverlayAndPrintsThePatch(t *testing.T) {
 		t.Errorf("dev after promote: %v", err)
 	}
 }
+
+func TestEnvsShowsOneLinePerEnvironment(t *testing.T) {
+	var out strings.Builder
+	err := printEnvs(&out, []envRow{
+		{Env: "", Stack: "primes"},
+		{Env: "dev", Stack: "primes-dev", Deployed: true, Images: []string{"primes:v1"}, Desired: 2, Passing: 1, LB: []string{"127.0.0.1:8081->80/tcp"}},
+		{Env: "qa", Stack: "primes-qa", Error: "stack.qa.yaml:1:1: one\nstack.qa.yaml:2:1: two\nstack.qa.yaml:3:1: three"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "ENV      STACK        VERSION     HEALTH                                                                LB\n" +
+		"(none)   primes       -           not deployed                                                          -\n" +
+		"dev      primes-dev   primes:v1   1/2 passing                                                           127.0.0.1:8081->80/tcp\n" +
+		"qa       primes-qa    -           error: stack.qa.yaml:1:1: one (and 2 more: stackctl validate -e qa)   -\n"
+	if out.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", out.String(), want)
+	}
+}
