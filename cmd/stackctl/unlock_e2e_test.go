@@ -129,17 +129,24 @@ func TestKilledFirstApplyIsResumedByAPlainApply(t *testing.T) {
 		t.Fatalf("the apply was not killed midway:\n%s", seen)
 	}
 
+	// By the time it is killed, the apply has often sent every request it
+	// had to (its other five workers' are in flight once the first passes):
+	// the next apply then has nothing left to do, and says so. Either way it
+	// carries on rather than rolling back. (apply's unit tests resume with
+	// steps left, deterministically.)
 	out := s.mustRun("apply", "-f", s.file, "--auto-approve")
-	for _, want := range []string{"it only added to the stack, so this apply carries on from what it left", "Apply complete"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("the next apply does not say %q:\n%s", want, out)
-		}
+	if !strings.Contains(out, "it only added to the stack, so this apply carries on from what it left") ||
+		!strings.Contains(out, "Apply complete") && !strings.Contains(out, "No changes.") {
+		t.Errorf("the next apply does not carry on to the end:\n%s", out)
 	}
 	if strings.Contains(out, "undone") || strings.Contains(out, "consul/"+s.name+"-consul") {
 		t.Errorf("the next apply undid or re-made what the killed one had made:\n%s", out)
 	}
 	if _, _, code := s.run("plan", "-f", s.file, "--detailed-exitcode"); code != 0 {
 		t.Errorf("plan after the resumed apply exited %d, want 0 (no changes)", code)
+	}
+	if st := s.statusJSON(); st.Unfinished != nil {
+		t.Errorf("the killed apply's journal is still there after the next apply: %+v", st.Unfinished)
 	}
 	if owned := s.owned(); len(owned) != 8 { // network, Consul, 6 workers
 		t.Errorf("owned after the resumed apply: %v", owned)
