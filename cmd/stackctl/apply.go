@@ -279,7 +279,13 @@ func runApply(ctx context.Context, in io.Reader, out io.Writer, o applyOptions, 
 		return exitWith(exitFailure, err)
 	}
 	if p.Empty() && !o.json {
-		return nil // in JSON, the empty run still ends with its report
+		// Nothing to change; Run still deletes the journal of an
+		// unfinished apply whose every request had landed. (In JSON the
+		// empty run goes on to its report.)
+		if r := s.exec.Run(ctx, p, s.state); r.Cleanup != nil {
+			fmt.Fprintf(out, "Warning: %v\n", r.Cleanup)
+		}
+		return nil
 	}
 	if saved == nil && !o.autoApprove {
 		if err := confirm(in, out, "Do you want to perform these actions?",
