@@ -28,30 +28,9 @@ type envStacks struct {
 
 func newEnvStacks(t *testing.T) *envStacks {
 	s := &envStacks{newE2EStack(t)}
-	tmpl, err := os.ReadFile("../../stacks/primes/nginx.ctmpl")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.writeFile("nginx.ctmpl", string(tmpl))
-	s.writeFile("stack.yaml", fmt.Sprintf(`version: 1
-name: %s
-consul:
-  image: %s
-  ports: ["127.0.0.1::8500"]
-services:
-  web:
-    image: %s
-    replicas: 1
-    port: 5000
-    env: {PRIME_DIGITS: "6"}
-    check: {http: /healthz, interval: 1s, timeout: 1s}
-    update: {parallelism: 4, healthy_deadline: 60s}
-    resources: {memory: 64m, cpus: 0.25}
-lb:
-  image: %s
-  template: nginx.ctmpl
-  ports: ["127.0.0.1::80"]
-`, s.name, images.Consul, images.PrimesV1, images.Nginx))
+	// The reference template (resolve mode), one worker in the stack file:
+	// each environment's overlay says how many it runs.
+	s.writeWithLBTemplate("../../stacks/primes/nginx.ctmpl", 1)
 	s.overlay("dev", images.PrimesV1, 2)
 	s.overlay("staging", images.PrimesV2, 4)
 	s.overlay("prod", images.PrimesV1, 8)

@@ -23,7 +23,13 @@ import (
 // resolve mode never reloads.
 func (s *e2eStack) writeWithLB(replicas int) {
 	s.t.Helper()
-	tmpl, err := os.ReadFile("../../stacks/primes/nginx-rendered.ctmpl")
+	s.writeWithLBTemplate("../../stacks/primes/nginx-rendered.ctmpl", replicas)
+}
+
+// writeWithLBTemplate is writeWithLB with the LB template read from path.
+func (s *e2eStack) writeWithLBTemplate(path string, replicas int) {
+	s.t.Helper()
+	tmpl, err := os.ReadFile(path)
 	if err != nil {
 		s.t.Fatal(err)
 	}
@@ -79,6 +85,20 @@ var (
 	workerPrefix = regexp.MustCompile(`^(web-\d+)\s*\| `)
 	servedLine   = regexp.MustCompile(`^(web-\d+)\s*\| .*served (\d+) requests? in 1s \(0 failed\)\n$`)
 )
+
+// servedTotal adds up the requests the workers' traffic lines say they
+// served.
+func servedTotal(lines []string) int {
+	total := 0
+	for _, l := range lines {
+		if m := servedLine.FindStringSubmatch(l); m != nil {
+			var n int
+			fmt.Sscan(m[2], &n)
+			total += n
+		}
+	}
+	return total
+}
 
 // workersWhere are the workers with a line that matches re.
 func workersWhere(lines []string, re *regexp.Regexp) map[string]bool {
@@ -183,23 +203,17 @@ func TestLogsFollowShowsWhichWorkersTakeTraffic(t *testing.T) {
 		stop()
 		t.Fatalf("logs --follow did not pick up web-5, created after it started:\n%s", strings.Join(out.lines(), ""))
 	}
+	// A worker logs what it served once a second: the last of those lines
+	// may come a moment after the rest (it did, 1 run in 6).
+	out.waitUntil(time.Now().Add(5*time.Second), func(l []string) bool { return servedTotal(l) >= sent })
 	stop()
 
-	total := 0
 	for _, l := range out.lines() {
-		if l == "" {
-			continue
-		}
-		if !workerPrefix.MatchString(l) {
+		if l != "" && !workerPrefix.MatchString(l) {
 			t.Errorf("logs web printed a line that is not a worker's: %q", l)
 		}
-		if m := servedLine.FindStringSubmatch(l); m != nil {
-			var n int
-			fmt.Sscan(m[2], &n)
-			total += n
-		}
 	}
-	if total != sent {
+	if total := servedTotal(out.lines()); total != sent {
 		t.Errorf("the workers' lines count %d requests served, want the %d sent (health checks not counted)", total, sent)
 	}
 
