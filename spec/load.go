@@ -16,24 +16,8 @@ import (
 // folder. A file that is not a valid stack yields *Errors, every problem in
 // it with FILE:LINE:COL, FILE being path as given.
 func Load(path string) (*Stack, error) {
-	st, _, err := LoadBytes(path)
+	st, _, err := LoadEnv(path, "")
 	return st, err
-}
-
-// LoadBytes is Load that also returns the file's bytes (a saved plan
-// records their hash). Like Load, it reads no more than MaxFileSize+1
-// bytes of a file however large.
-func LoadBytes(path string) (*Stack, []byte, error) {
-	data, err := readFile(path)
-	if err != nil {
-		return nil, nil, err
-	}
-	dir, err := filepath.Abs(filepath.Dir(path))
-	if err != nil {
-		return nil, nil, fmt.Errorf("read stack file: %w", err)
-	}
-	st, err := Parse(path, data, os.LookupEnv, dir)
-	return st, data, err
 }
 
 // readFile reads at most MaxFileSize+1 bytes: enough to tell a file too large.

@@ -1,7 +1,9 @@
 package spec
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -35,6 +37,15 @@ func CheckEnvName(env string) string {
 	return ""
 }
 
+// StackName is the name of environment env ("" for none) of the stack
+// called name.
+func StackName(name, env string) string {
+	if env == "" {
+		return name
+	}
+	return name + "-" + env
+}
+
 // OverlayPath is the overlay file of environment env for the stack file at
 // path: the environment goes before the extension (stack.yaml →
 // stack.staging.yaml, stack.example.yaml → stack.example.staging.yaml).
@@ -50,50 +61,42 @@ type Source struct {
 	Data []byte
 }
 
-// LoadEnv is LoadBytes for environment env ("" for none): the stack file
-// merged with its overlay. It returns the files read, the stack file first.
-// The stack is named <name>-<env> and remembers env (Stack.Env).
+// LoadEnv is Load for environment env ("" for none): the stack file merged
+// with its overlay beside it, the stack named <name>-<env> and remembering
+// env (Stack.Env). It also returns the files it read with their bytes, the
+// stack file first (a saved plan records their hashes); like Load, it reads
+// no more than MaxFileSize+1 bytes of a file however large.
 func LoadEnv(path, env string) (*Stack, []Source, error) {
-	if env == "" {
-		st, data, err := LoadBytes(path)
-		return st, []Source{{path, data}}, err
-	}
-	if msg := CheckEnvName(env); msg != "" {
-		return nil, nil, fmt.Errorf("%s", msg)
+	if env != "" {
+		if msg := CheckEnvName(env); msg != "" {
+			return nil, nil, errors.New(msg)
+		}
 	}
 	data, err := readFile(path)
 	if err != nil {
 		return nil, nil, err
 	}
-	overlay := OverlayPath(path, env)
-	odata, err := readFile(overlay)
-	if err != nil {
-		if os.IsNotExist(err) || os.IsNotExist(unwrapAll(err)) {
+	sources := []Source{{path, data}}
+	var overlay *Overlay
+	if env != "" {
+		file := OverlayPath(path, env)
+		odata, err := readFile(file)
+		if errors.Is(err, fs.ErrNotExist) {
 			return nil, nil, fmt.Errorf("environment %s has no overlay: %s does not exist (expected it beside %s, holding what differs in %s)",
-				env, overlay, path, env)
+				env, file, path, env)
 		}
-		return nil, nil, err
+		if err != nil {
+			return nil, nil, err
+		}
+		overlay = &Overlay{Env: env, File: file, Data: odata}
+		sources = append(sources, Source{file, odata})
 	}
 	dir, err := filepath.Abs(filepath.Dir(path))
 	if err != nil {
 		return nil, nil, fmt.Errorf("read stack file: %w", err)
 	}
-	st, err := ParseEnv(path, data, &Overlay{Env: env, File: overlay, Data: odata}, os.LookupEnv, dir)
-	return st, []Source{{path, data}, {overlay, odata}}, err
-}
-
-func unwrapAll(err error) error {
-	for {
-		u, ok := err.(interface{ Unwrap() error })
-		if !ok {
-			return err
-		}
-		if next := u.Unwrap(); next != nil {
-			err = next
-			continue
-		}
-		return err
-	}
+	st, err := parse(path, data, overlay, os.LookupEnv, dir)
+	return st, sources, err
 }
 
 // Overlay is an environment's overlay file, for ParseEnv.
@@ -114,23 +117,18 @@ func ParseEnv(filename string, data []byte, overlay *Overlay, env func(string) (
 func (d *decoder) overlayDocument(o *Overlay) *yaml.Node {
 	od := &decoder{file: o.File, dir: d.dir, lookup: d.lookup, overlay: true}
 	root := od.document(o.Data)
-	d.problems = append(d.problems, od.problems...)
-	if root == nil {
-		return nil
-	}
-	for i := 0; i+1 < len(root.Content); i += 2 {
-		switch k := root.Content[i]; k.Value {
-		case "version":
-			d.addOverlay(o, k, "version in an overlay (expected none: an overlay takes the stack file's version, and a file with version: is a stack file of its own)")
-		case "name":
-			d.addOverlay(o, k, fmt.Sprintf("name in an overlay (expected none: environment %s of the stack is named <name>-%s)", o.Env, o.Env))
+	if root != nil {
+		for i := 0; i+1 < len(root.Content); i += 2 {
+			switch k := root.Content[i]; k.Value {
+			case "version":
+				od.addf(k, "version in an overlay (expected none: an overlay takes the stack file's version, and a file with version: is a stack file of its own)")
+			case "name":
+				od.addf(k, "name in an overlay (expected none: environment %s of the stack is named <name>-%s)", o.Env, o.Env)
+			}
 		}
 	}
+	d.problems = append(d.problems, od.problems...)
 	return root
-}
-
-func (d *decoder) addOverlay(o *Overlay, n *yaml.Node, msg string) {
-	d.problems = append(d.problems, &Problem{Pos: Position{File: o.File, Line: max(n.Line, 1), Column: max(n.Column, 1)}, Msg: msg})
 }
 
 // mergeOverlay merges the overlay's tree into the stack file's: mappings
@@ -140,10 +138,10 @@ func (d *decoder) addOverlay(o *Overlay, n *yaml.Node, msg string) {
 // recorded in d.origin, so that problems in it name the overlay's file.
 func (d *decoder) mergeOverlay(base, over *yaml.Node, o *Overlay) *yaml.Node {
 	d.markOrigin(over, o.File)
-	return d.merge(base, over, o, "")
+	return d.merge(base, over, "")
 }
 
-func (d *decoder) merge(base, over *yaml.Node, o *Overlay, path string) *yaml.Node {
+func (d *decoder) merge(base, over *yaml.Node, path string) *yaml.Node {
 	if base == nil || base.Kind != yaml.MappingNode || over.Kind != yaml.MappingNode {
 		return over
 	}
@@ -153,11 +151,11 @@ func (d *decoder) merge(base, over *yaml.Node, o *Overlay, path string) *yaml.No
 	for i := 0; i+1 < len(over.Content); i += 2 {
 		k, v := over.Content[i], over.Content[i+1]
 		if k.Kind != yaml.ScalarNode {
-			d.addOverlay(o, k, fmt.Sprintf("key %s is %s (expected a plain name)", where(path), kindName(k)))
+			d.addf(k, "key %s is %s (expected a plain name)", where(path), kindName(k))
 			continue
 		}
 		if first, dup := seen[k.Value]; dup {
-			d.addOverlay(o, k, fmt.Sprintf("duplicate key %s %s (already set at line %d; expected each key once)", quote(k.Value), where(path), first.Line))
+			d.addf(k, "duplicate key %s %s (already set at line %d; expected each key once)", quote(k.Value), where(path), first.Line)
 			continue
 		}
 		seen[k.Value] = k
@@ -177,7 +175,7 @@ func (d *decoder) merge(base, over *yaml.Node, o *Overlay, path string) *yaml.No
 				out.Content = append(out.Content[:at], out.Content[at+2:]...)
 			}
 		case at >= 0:
-			out.Content[at+1] = d.merge(out.Content[at+1], v, o, join(path, k.Value))
+			out.Content[at+1] = d.merge(out.Content[at+1], v, join(path, k.Value))
 		default:
 			out.Content = append(out.Content, k, v)
 		}

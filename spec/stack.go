@@ -57,7 +57,7 @@ func (d *decoder) stack(root *yaml.Node) *Stack {
 
 // envName is the name of environment d.environment of the stack called name.
 func (d *decoder) envName(n *yaml.Node, name string) (string, bool) {
-	full := name + "-" + d.environment
+	full := StackName(name, d.environment)
 	if !isName(full) {
 		d.addf(n, "name %s with environment %s makes the stack name %s, %d characters (expected at most 40: shorten the name or the environment)",
 			quote(name), quote(d.environment), quote(full), len(full))

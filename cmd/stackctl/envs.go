@@ -13,7 +13,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/stackctl/stackctl/internal/dockerapi"
 	"github.com/stackctl/stackctl/plan"
 	"github.com/stackctl/stackctl/spec"
 )
@@ -79,9 +78,9 @@ func runEnvs(ctx context.Context, stdout io.Writer, o envsOptions) error {
 	var rows []envRow
 	known := map[string]bool{}
 	for _, env := range append([]string{""}, envs...) {
-		row := envRow{Env: env, Stack: base.Name}
+		row := envRow{Env: env, Stack: spec.StackName(base.Name, env)}
 		if env != "" {
-			row.Stack, row.File = base.Name+"-"+env, spec.OverlayPath(o.file, env)
+			row.File = spec.OverlayPath(o.file, env)
 		}
 		known[row.Stack] = true
 		st, _, err := loadStack(stackFile{o.file, env})
@@ -95,20 +94,16 @@ func runEnvs(ctx context.Context, stdout io.Writer, o envsOptions) error {
 	}
 	// Environments on the engine whose overlay is gone: shown, so that
 	// nothing of the stack runs unseen.
-	if docker, err := dockerapi.New(); err == nil {
-		live, err := docker.ListEnvironments(ctx)
-		docker.Close()
-		if err == nil {
-			var orphans []envRow
-			for stack, env := range live {
-				if !known[stack] && stack == base.Name+"-"+env {
-					orphans = append(orphans, envRow{Env: env, Stack: stack, Deployed: true,
-						Error: "no overlay " + spec.OverlayPath(o.file, env) + ": destroy it with the overlay back in place"})
-				}
+	if live, err := reader.docker.ListEnvironments(ctx); err == nil {
+		var orphans []envRow
+		for stack, env := range live {
+			if !known[stack] && stack == spec.StackName(base.Name, env) {
+				orphans = append(orphans, envRow{Env: env, Stack: stack, Deployed: true,
+					Error: "no overlay " + spec.OverlayPath(o.file, env) + ": destroy it with the overlay back in place"})
 			}
-			sort.Slice(orphans, func(i, j int) bool { return orphans[i].Env < orphans[j].Env })
-			rows = append(rows, orphans...)
 		}
+		sort.Slice(orphans, func(i, j int) bool { return orphans[i].Env < orphans[j].Env })
+		rows = append(rows, orphans...)
 	}
 	if o.json {
 		enc := json.NewEncoder(stdout)

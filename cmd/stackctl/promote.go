@@ -201,15 +201,11 @@ func runPromote(w io.Writer, o promoteOptions, from, to string) error {
 	if err != nil {
 		return exitWith(exitFailure, err)
 	}
-	dst, _, err := spec.LoadEnv(o.file, to)
+	dst, sources, err := spec.LoadEnv(o.file, to)
 	if err != nil {
 		return exitWith(exitFailure, err)
 	}
-	path := spec.OverlayPath(o.file, to)
-	old, err := os.ReadFile(path)
-	if err != nil {
-		return exitWith(exitFailure, err)
-	}
+	path, old := sources[1].Path, sources[1].Data
 	images := map[string]string{}
 	for _, s := range dst.Services {
 		if from := src.Service(s.Name); from != nil && from.Image != s.Image {
@@ -225,7 +221,7 @@ func runPromote(w io.Writer, o promoteOptions, from, to string) error {
 		return exitWith(exitFailure, fmt.Errorf("%s: %w", path, err))
 	}
 	// The result must load, and run exactly the promoted images.
-	check, err := spec.ParseEnv(o.file, mustRead(o.file), &spec.Overlay{Env: to, File: path, Data: updated}, os.LookupEnv, filepath.Dir(o.file))
+	check, err := spec.ParseEnv(o.file, sources[0].Data, &spec.Overlay{Env: to, File: path, Data: updated}, os.LookupEnv, filepath.Dir(o.file))
 	if err != nil {
 		return exitWith(exitFailure, fmt.Errorf("the promoted overlay would not load: %w", err))
 	}
@@ -243,11 +239,6 @@ func runPromote(w io.Writer, o promoteOptions, from, to string) error {
 	}
 	_, err = fmt.Fprintf(w, "\nWrote %s: %s now runs %s's images once it is applied (stackctl plan -f %s -e %s).\n", path, dst.Name, src.Name, o.file, to)
 	return err
-}
-
-func mustRead(path string) []byte {
-	b, _ := os.ReadFile(path) // LoadEnv just read it; an error shows in the parse
-	return b
 }
 
 // setImages sets services.NAME.image in an overlay's YAML for each entry,

@@ -108,6 +108,7 @@ const watchObserveTimeout = 10 * time.Second
 // connections.
 type statusReader struct {
 	observer *plan.Observer
+	docker   *dockerapi.Client // the observer's, for reads it does not make
 	close    func()
 }
 
@@ -118,6 +119,7 @@ func newStatusReader() (*statusReader, error) {
 	}
 	pool := &consulapi.Pool{}
 	return &statusReader{
+		docker: docker,
 		observer: &plan.Observer{
 			Docker:     docker,
 			DockerAt:   docker.Endpoint(),
