@@ -221,19 +221,7 @@ func decodeConfig(labels map[string]string) (map[string]string, bool) {
 func formatPorts(ports []spec.PortMapping) string {
 	parts := make([]string, 0, len(ports))
 	for _, p := range ports {
-		host := p.HostIP
-		if host == "" {
-			host = "127.0.0.1"
-		}
-		proto := p.Protocol
-		if proto == "" {
-			proto = "tcp"
-		}
-		hostPort := ""
-		if p.HostPort > 0 {
-			hostPort = strconv.Itoa(p.HostPort)
-		}
-		parts = append(parts, fmt.Sprintf("%s:%s:%d/%s", host, hostPort, p.ContainerPort, proto))
+		parts = append(parts, p.String())
 	}
 	sort.Strings(parts)
 	return strings.Join(parts, ",")

@@ -164,7 +164,7 @@ func (d *decoder) checkHostPorts(pubs []published) {
 				by += " at " + at.String()
 			}
 			d.addf(p.node, "%s publishes host port %s, already published by %s (expected each host port once)",
-				p.path, net.JoinHostPort(p.port.HostIP, strconv.Itoa(p.port.HostPort))+"/"+p.port.Protocol, by)
+				p.path, p.port.hostSide(), by)
 			continue
 		}
 		if first[pk] == nil {
@@ -180,6 +180,29 @@ func (d *decoder) checkHostPorts(pubs []published) {
 func isUnspecified(ip string) bool {
 	parsed := net.ParseIP(ip)
 	return parsed != nil && parsed.IsUnspecified()
+}
+
+// String writes the mapping out in full, HOST_IP:HOST_PORT:PORT/PROTO
+// ("127.0.0.1::80/tcp" when Docker picks the host port), with the defaults
+// of a mapping that leaves them out.
+func (p PortMapping) String() string {
+	host, proto, hostPort := p.HostIP, p.Protocol, ""
+	if host == "" {
+		host = DefaultHostIP
+	}
+	if proto == "" {
+		proto = "tcp"
+	}
+	if p.HostPort > 0 {
+		hostPort = strconv.Itoa(p.HostPort)
+	}
+	return fmt.Sprintf("%s:%s:%d/%s", host, hostPort, p.ContainerPort, proto)
+}
+
+// hostSide is the host address, port and protocol of a mapping, as the
+// messages about two that clash name it.
+func (p PortMapping) hostSide() string {
+	return net.JoinHostPort(p.HostIP, strconv.Itoa(p.HostPort)) + "/" + p.Protocol
 }
 
 // Clashes says whether p and q claim the same host port: the same port
@@ -202,8 +225,7 @@ func PortClashes(a, b *Stack) []*Problem {
 			if p.Port.Clashes(q.Port) {
 				out = append(out, &Problem{Pos: p.Pos, Msg: fmt.Sprintf(
 					"%s publishes host port %s, which stack %s also publishes at %s (%s) (expected each environment on its own host ports: set %s in the overlay)",
-					p.Path, net.JoinHostPort(p.Port.HostIP, strconv.Itoa(p.Port.HostPort))+"/"+p.Port.Protocol,
-					b.Name, q.Pos, q.Path, p.Path)})
+					p.Path, p.Port.hostSide(), b.Name, q.Pos, q.Path, p.Path)})
 			}
 		}
 	}

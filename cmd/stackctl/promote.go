@@ -157,11 +157,7 @@ func portList(ps []spec.PortMapping) string {
 	}
 	s := make([]string, len(ps))
 	for i, p := range ps {
-		host := p.HostIP + ":"
-		if p.HostPort != 0 {
-			host += strconv.Itoa(p.HostPort)
-		}
-		s[i] = fmt.Sprintf("%s:%d/%s", host, p.ContainerPort, p.Protocol)
+		s[i] = p.String()
 	}
 	return strings.Join(s, ", ")
 }
