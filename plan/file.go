@@ -7,7 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
+
+	"github.com/stackctl/stackctl/internal/atomicfile"
 )
 
 // File is a plan saved with `plan -out FILE`, for a later `apply FILE`. Apply
@@ -61,19 +62,7 @@ func Save(path string, f *File) error {
 	if err != nil {
 		return fmt.Errorf("encode plan file: %w", err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".stackctl-plan-*")
-	if err != nil {
-		return fmt.Errorf("write plan file %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name()) // no-op after a successful rename
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write plan file %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write plan file %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if err := atomicfile.Write(path, append(b, '\n'), 0o600); err != nil {
 		return fmt.Errorf("write plan file %s: %w", path, err)
 	}
 	return nil
