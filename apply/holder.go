@@ -5,6 +5,8 @@ import (
 	"os"
 	"os/user"
 	"time"
+
+	"github.com/stackctl/stackctl/internal/procid"
 )
 
 // LockHolder is the lock key's value: who holds it, since when, doing what.
@@ -57,40 +59,22 @@ func (h LockHolder) String() string {
 }
 
 // process identifies a process: where its pid means it, and which one.
-type process struct {
-	Host         string
-	BootID       string
-	PIDNamespace string
-	PID          int
-	Start        uint64
-}
+type process = procid.Process
 
-// thisProcess is the running stackctl; fields it cannot read stay empty,
-// which makes its own lock's liveness unknown to others (they wait).
-func thisProcess() process {
-	host, _ := os.Hostname()
-	p := process{Host: host, PID: os.Getpid()}
-	p.BootID, p.PIDNamespace = processSpace()
-	p.Start, _ = processStart(p.PID)
-	return p
-}
-
-// sameSpace reports whether h's pid can be looked up here: same boot of
-// the same kernel, same pid namespace.
-func (p process) sameSpace(h LockHolder) bool {
-	return p.BootID != "" && p.PIDNamespace != "" && h.BootID == p.BootID && h.PIDNamespace == p.PIDNamespace
-}
+func thisProcess() process { return procid.Self() }
 
 // holderGone reports whether the lock's holder is known to be dead: it ran
-// here (sameSpace) and its pid no longer names the process that started at
-// PIDStart. Anything else (another machine or container, an older stackctl
-// that did not record its process, a process that is still there) is not
-// known to be dead, and its lock is waited for.
+// here and its pid no longer names the process that started at PIDStart.
+// Anything else (another machine or container, an older stackctl that did
+// not record its process, a process that is still there) is not known to
+// be dead, and its lock is waited for.
 func holderGone(h LockHolder, here process, alive func(pid int, start uint64) bool) bool {
-	if h.PID <= 0 || h.PIDStart == 0 || !here.sameSpace(h) {
-		return false
-	}
-	return !alive(h.PID, h.PIDStart)
+	return here.Gone(h.process(), alive)
+}
+
+// process is the process h records.
+func (h LockHolder) process() process {
+	return process{Host: h.Host, BootID: h.BootID, PIDNamespace: h.PIDNamespace, PID: h.PID, Start: h.PIDStart}
 }
 
 // DefaultHolder describes this process: "user@host pid N".

@@ -49,24 +49,6 @@ func TestHolderGone(t *testing.T) {
 	}
 }
 
-// The real lookup: this process is alive with its own start time, and not
-// with another; a pid nobody has is gone.
-func TestProcessAliveLooksAtStartTime(t *testing.T) {
-	me := thisProcess()
-	if me.BootID == "" || me.PIDNamespace == "" || me.Start == 0 {
-		t.Skipf("no /proc here: %+v", me)
-	}
-	if !processAlive(me.PID, me.Start) {
-		t.Errorf("this process (pid %d, start %d) is not alive", me.PID, me.Start)
-	}
-	if processAlive(me.PID, me.Start+1) {
-		t.Errorf("this process counts as alive with another start time")
-	}
-	if processAlive(1<<22+1, 1) { // above pid_max's ceiling
-		t.Errorf("a pid nobody has counts as alive")
-	}
-}
-
 // notes records a run's notes.
 type notes struct {
 	nopProgress

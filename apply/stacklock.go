@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/stackctl/stackctl/internal/procid"
 	"github.com/stackctl/stackctl/spec"
 )
 
@@ -20,7 +21,7 @@ type stackLock struct {
 	holder   LockHolder    // the lock's value, but for Since and this process
 	progress Progress
 	// self is this process as the lock records it; alive looks up a lock
-	// holder's process on this machine (processAlive; fakes in tests).
+	// holder's process on this machine (procid.Alive; fakes in tests).
 	self  process
 	alive func(pid int, start uint64) bool
 
@@ -34,7 +35,7 @@ func newStackLock(s *spec.Stack, opts Options) *stackLock {
 	return &stackLock{
 		stack: s.Name, key: s.KVPrefix() + LockKey, wait: opts.LockTimeout, progress: opts.Progress,
 		holder: LockHolder{Holder: opts.Holder, Operation: opts.Operation, ApplyID: opts.ApplyID},
-		self:   thisProcess(), alive: processAlive,
+		self:   thisProcess(), alive: procid.Alive,
 	}
 }
 
@@ -122,7 +123,7 @@ func (l *stackLock) takeWaiting(ctx context.Context, c Consul, wait time.Duratio
 			told = true
 		}
 		slice = left
-		if l.self.sameSpace(h) {
+		if l.self.SameSpace(h.BootID, h.PIDNamespace) {
 			slice = min(left, lockRecheck)
 		}
 	}
@@ -154,7 +155,7 @@ func decodeHolder(value []byte) LockHolder {
 
 // here reports whether h's process can be looked up on this machine.
 func (l *stackLock) here(h LockHolder) bool {
-	return l.self.sameSpace(h) && h.PID > 0 && h.PIDStart > 0
+	return l.self.SameSpace(h.BootID, h.PIDNamespace) && h.PID > 0 && h.PIDStart > 0
 }
 
 // gone reports whether h is known to be dead (holderGone).

@@ -1,4 +1,4 @@
-package apply
+package procid
 
 import (
 	"errors"
@@ -40,11 +40,11 @@ func processStart(pid int) (uint64, error) {
 	return strconv.ParseUint(fields[19], 10, 64)
 }
 
-// processAlive reports whether pid still names the process that started at
+// Alive reports whether pid still names the process that started at
 // start. kill(pid, 0) decides whether any process has the pid (/proc may
 // hide other users' processes; signals are not hidden, they are refused);
 // a process whose start cannot be read is taken to be the one.
-func processAlive(pid int, start uint64) bool {
+func Alive(pid int, start uint64) bool {
 	if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
 		return false
 	}

@@ -1,6 +1,6 @@
 //go:build !linux
 
-package apply
+package procid
 
 import "errors"
 
@@ -11,4 +11,4 @@ func processSpace() (bootID, pidNamespace string) { return "", "" }
 
 func processStart(int) (uint64, error) { return 0, errors.New("no /proc") }
 
-func processAlive(int, uint64) bool { return true }
+func Alive(int, uint64) bool { return true }
