@@ -256,6 +256,9 @@ func runApply(ctx context.Context, in io.Reader, out io.Writer, o applyOptions, 
 			_, err = checkLBTemplate(st)
 		}
 	}
+	if err == nil {
+		err = undoStressLeftovers(ctx, os.Stderr, st)
+	}
 	if err != nil {
 		return exitWith(exitFailure, err)
 	}

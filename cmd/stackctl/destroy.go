@@ -68,6 +68,9 @@ func runDestroy(ctx context.Context, in io.Reader, out io.Writer, o destroyOptio
 		return err
 	}
 	st, _, err := loadStack(o.file)
+	if err == nil {
+		err = undoStressLeftovers(ctx, os.Stderr, st)
+	}
 	if err != nil {
 		return exitWith(exitFailure, err)
 	}

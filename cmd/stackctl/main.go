@@ -125,6 +125,7 @@ Exit codes: 0 success, 1 error or invalid stack file, 2 plan has changes
 		newDiffCmd(),
 		newPromoteCmd(),
 		newLogsCmd(),
+		newStressCmd(),
 		newUICmd(),
 		newSchemaCmd(),
 		newVersionCmd(),
