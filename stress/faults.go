@@ -136,26 +136,33 @@ func (in *Injector) Inject(ctx context.Context, i int, f Fault) *Hit {
 	in.mu.Lock()
 	in.hits = append(in.hits, h)
 	in.mu.Unlock()
+	var targets []string
 	var err error
 	switch {
 	case f.Kind.WorkerFault():
-		err = in.injectWorkers(ctx, i, f, h)
+		targets, err = in.injectWorkers(ctx, i, f)
 	case f.Kind == RestartConsul:
-		h.Targets = []string{in.Objects.Consul.Name}
+		targets = []string{in.Objects.Consul.Name}
 		err = in.Engine.RestartContainer(ctx, in.Objects.Consul.ID, in.StopTimeout)
 	case f.Kind == RestartLB:
-		h.Targets = []string{in.Objects.LB.Name}
+		targets = []string{in.Objects.LB.Name}
 		err = in.Engine.RestartContainer(ctx, in.Objects.LB.ID, in.StopTimeout)
 	default:
 		err = fmt.Errorf("%s cannot be injected into this stack", f)
 	}
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	h.Targets = append(h.Targets, targets...)
 	if err != nil {
 		h.Error = err.Error()
 	}
-	return h
+	cp := *h
+	return &cp
 }
 
-func (in *Injector) injectWorkers(ctx context.Context, i int, f Fault, h *Hit) error {
+// injectWorkers puts f on workers picked from the seed, returning those
+// it hit.
+func (in *Injector) injectWorkers(ctx context.Context, i int, f Fault) ([]string, error) {
 	in.mu.Lock()
 	if in.busy == nil {
 		in.busy = map[string]bool{}
@@ -169,8 +176,9 @@ func (in *Injector) injectWorkers(ctx context.Context, i int, f Fault, h *Hit) e
 		in.busy[v] = true
 	}
 	in.mu.Unlock()
+	var errs *multierror.Error
 	if len(victims) < f.Count {
-		h.Error = fmt.Sprintf("only %d of %d workers were free of other faults", len(victims), f.Count)
+		errs = multierror.Append(errs, fmt.Errorf("only %d of %d workers were free of other faults", len(victims), f.Count))
 	}
 	// Record first: a fault is never in place without a record of it.
 	var acts []Active
@@ -184,9 +192,9 @@ func (in *Injector) injectWorkers(ctx context.Context, i int, f Fault, h *Hit) e
 	}
 	if err := in.Record.Add(ctx, acts...); err != nil {
 		in.release(victims)
-		return fmt.Errorf("not injected: cannot record it in Consul first: %w", err)
+		return nil, fmt.Errorf("not injected: cannot record it first: %w", err)
 	}
-	var errs *multierror.Error
+	var hit []string
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for _, a := range acts {
@@ -198,12 +206,12 @@ func (in *Injector) injectWorkers(ctx context.Context, i int, f Fault, h *Hit) e
 				errs = multierror.Append(errs, fmt.Errorf("%s: %w", a.Container, err))
 				return
 			}
-			h.Targets = append(h.Targets, a.Container)
+			hit = append(hit, a.Container)
 		})
 	}
 	wg.Wait()
-	slices.Sort(h.Targets)
-	return errs.ErrorOrNil()
+	slices.Sort(hit)
+	return hit, errs.ErrorOrNil()
 }
 
 func (in *Injector) worker(name string) Object {
@@ -238,25 +246,27 @@ func (in *Injector) apply(ctx context.Context, a Active) error {
 	return fmt.Errorf("no worker fault %q", a.Kind)
 }
 
-// Undo ends the faults of hit h (by why) and forgets their records. What
-// is undone already (a killed worker an apply replaced) is left alone.
-func (in *Injector) Undo(ctx context.Context, h *Hit, why string) error {
-	acts := in.Record.Of(h.Index)
+// Undo ends the faults of fault number i (by why) and forgets their
+// records. What is undone already (a killed worker an apply replaced) is
+// left alone.
+func (in *Injector) Undo(ctx context.Context, i int, why string) error {
+	acts := in.Record.Of(i)
 	if len(acts) == 0 {
 		return nil
 	}
-	err := UndoAll(ctx, in.Engine, in.Cutter, acts)
-	if err == nil {
-		in.mu.Lock()
-		if h.Until == nil {
+	if err := UndoAll(ctx, in.Engine, in.Cutter, acts); err != nil {
+		return err
+	}
+	in.mu.Lock()
+	for _, h := range in.hits {
+		if h.Index == i && h.Until == nil {
 			until := in.since()
 			h.Until, h.UndoneBy = &until, why
 		}
-		in.mu.Unlock()
-		in.release(containerNames(acts))
-		err = in.Record.Remove(ctx, acts...)
 	}
-	return err
+	in.mu.Unlock()
+	in.release(containerNames(acts))
+	return in.Record.Remove(ctx, acts...)
 }
 
 // Healed marks the kills not yet ended as ended at at by the heal's apply,
@@ -274,12 +284,9 @@ func (in *Injector) Healed(at float64) {
 
 // UndoEvery ends every fault still on, for why.
 func (in *Injector) UndoEvery(ctx context.Context, why string) error {
-	in.mu.Lock()
-	hits := slices.Clone(in.hits)
-	in.mu.Unlock()
 	var errs *multierror.Error
-	for _, h := range hits {
-		if err := in.Undo(ctx, h, why); err != nil {
+	for _, h := range in.Hits() {
+		if err := in.Undo(ctx, h.Index, why); err != nil {
 			errs = multierror.Append(errs, fmt.Errorf("%s: %w", h.Spec, err))
 		}
 	}

@@ -148,7 +148,7 @@ func (r *Run) Do(ctx context.Context) *Result {
 			select {
 			case <-ctx.Done():
 			case <-t.C:
-				if err := r.Injector.Undo(ctx, h, "schedule"); err != nil {
+				if err := r.Injector.Undo(ctx, i, "schedule"); err != nil {
 					r.log("%5.1fs  undoing %s: %v", time.Since(start).Seconds(), h.Spec, err)
 				} else {
 					r.log("%5.1fs  %s undone", time.Since(start).Seconds(), h.Spec)
