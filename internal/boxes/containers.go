@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -28,7 +29,7 @@ func startAll(ctx context.Context, docker *client.Client, set Set, subnet *net.I
 		go func() {
 			defer wg.Done()
 			boxes[i] = newBox(set.boxName(i+1), boxIP(subnet, i+1))
-			errs[i] = startBox(ctx, docker, set, image.ID, boxes[i])
+			errs[i] = startBox(ctx, docker, set, image.ID, boxIP(subnet, 0).String(), boxes[i])
 		}()
 	}
 	wg.Wait()
@@ -41,21 +42,22 @@ func startAll(ctx context.Context, docker *client.Client, set Set, subnet *net.I
 	return boxes, all.ErrorOrNil()
 }
 
-// startBox keeps a running box of the current image, starts a stopped one,
-// or makes it anew (a new image, or another address), then waits until its
-// engine answers.
-func startBox(ctx context.Context, docker *client.Client, set Set, imageID string, box Box) error {
+// startBox keeps a running box of the current recipe, starts a stopped one,
+// or makes it anew (a new image, another address or engine command), then
+// waits until its engine answers.
+func startBox(ctx context.Context, docker *client.Client, set Set, imageID, gateway string, box Box) error {
 	existing, err := docker.ContainerInspect(ctx, box.Name)
 	switch {
 	case client.IsErrNotFound(err):
-		err = createBox(ctx, docker, set, box)
+		err = createBox(ctx, docker, set, gateway, box)
 	case err != nil:
 		err = fmt.Errorf("inspect %s: %w", box.Name, err)
 	case existing.Config.Labels[Label] != set.Name:
 		err = fmt.Errorf("container %s exists but is not a box of %s (no label %s=%s): remove or rename it",
 			box.Name, set.Name, Label, set.Name)
-	case existing.Image != imageID || fixedAddress(existing, set.Name) != box.Address:
-		err = recreateBox(ctx, docker, set, box, existing.ID)
+	case existing.Image != imageID || fixedAddress(existing, set.Name) != box.Address ||
+		!slices.Equal(existing.Config.Cmd, engineCommand(gateway)):
+		err = recreateBox(ctx, docker, set, gateway, box, existing.ID)
 	case !existing.State.Running:
 		// A stopped box comes back like a machine that was off: with what
 		// its engine held (its images; containers that have a restart policy).
@@ -82,17 +84,17 @@ func fixedAddress(c container.InspectResponse, networkName string) string {
 	return ep.IPAMConfig.IPv4Address
 }
 
-func recreateBox(ctx context.Context, docker *client.Client, set Set, box Box, id string) error {
+func recreateBox(ctx context.Context, docker *client.Client, set Set, gateway string, box Box, id string) error {
 	if err := removeBox(ctx, docker, id, box.Name); err != nil {
 		return err
 	}
-	return createBox(ctx, docker, set, box)
+	return createBox(ctx, docker, set, gateway, box)
 }
 
-func createBox(ctx context.Context, docker *client.Client, set Set, box Box) error {
+func createBox(ctx context.Context, docker *client.Client, set Set, gateway string, box Box) error {
 	endpoint := &network.EndpointSettings{IPAMConfig: &network.EndpointIPAMConfig{IPv4Address: box.Address}}
 	created, err := docker.ContainerCreate(ctx,
-		boxConfig(box.Name, set.Image, set.labels()),
+		boxConfig(box.Name, set.Image, gateway, set.labels()),
 		hostConfig(set.Name),
 		&network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{set.Name: endpoint}},
 		nil, box.Name)

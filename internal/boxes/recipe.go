@@ -16,22 +16,32 @@ const engineDir = "/var/lib/docker"
 // to warn whoever did it by mistake. A relative --cgroup-parent puts the
 // containers' cgroups under the box's own, so the host's engine removes
 // them with the box; the default (/docker) would leave them behind.
-var engineCommand = []string{
-	"dockerd",
-	"--storage-driver", "vfs",
-	"-H", "unix:///var/run/docker.sock",
-	"-H", "tcp://0.0.0.0:" + DockerPort,
-	"--tls=false",
-	"--cgroup-parent", "box",
+//
+// --dns: the engine drops the box's only nameserver (127.0.0.11, the host
+// engine's, unreachable from the containers inside) and would give its
+// containers public resolvers instead. The boxes' gateway, the host on the
+// private network, keeps their lookups on this machine; names of
+// containers on the box's own networks still resolve (the box's engine
+// answers those itself), and nothing in a box needs any other name.
+func engineCommand(gateway string) []string {
+	return []string{
+		"dockerd",
+		"--storage-driver", "vfs",
+		"-H", "unix:///var/run/docker.sock",
+		"-H", "tcp://0.0.0.0:" + DockerPort,
+		"--tls=false",
+		"--cgroup-parent", "box",
+		"--dns", gateway,
+	}
 }
 
 // boxConfig is the box container: the engine's command, the box's labels
 // and a volume for the engine's state.
-func boxConfig(name, image string, labels map[string]string) *container.Config {
+func boxConfig(name, image, gateway string, labels map[string]string) *container.Config {
 	return &container.Config{
 		Image:    image,
 		Hostname: name,
-		Cmd:      engineCommand,
+		Cmd:      engineCommand(gateway),
 		Labels:   labels,
 		// An anonymous volume: the engine's images and containers live on
 		// the host's filesystem rather than in the box's copy-on-write

@@ -51,6 +51,14 @@ func TestBoxesRunLimitedContainersReachableAtTheirAddress(t *testing.T) {
 	if got := e.boxExec(box, "sh", "-c", cgroupLimits(web)); got != "64M 50000/100000" {
 		t.Errorf("the kernel holds web to %q (memory, CPU quota/period), want %q", got, "64M 50000/100000")
 	}
+	// Lookups from inside a box stay on this machine: at the boxes' gateway,
+	// never at the public resolvers an engine falls back to.
+	gateway := net.ParseIP(box.Address).To4()
+	gateway[3] = 1
+	resolv := e.boxExec(box, "sh", "-c", `grep '^nameserver' "$(docker inspect -f '{{.ResolvConfPath}}' `+web+`)"`)
+	if resolv != "nameserver "+gateway.String() {
+		t.Errorf("web's resolv.conf in the box has %q, want only the gateway %s", resolv, gateway)
+	}
 	// Another box reaches it the same way, as a load balancer on box 1
 	// would reach workers on box 2: bash's /dev/tcp, the box has no curl.
 	reply := e.boxExec(other, "bash", "-c", fmt.Sprintf(
@@ -142,7 +150,7 @@ if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
 	echo "$(($(cat $cg/memory.max) >> 20))M $(tr ' ' / <$cg/cpu.max)"
 else
 	mem=/sys/fs/cgroup/memory$(sed -n 's/^[0-9]*:memory://p' /proc/$pid/cgroup)
-	cpu=/sys/fs/cgroup/cpu$(sed -n 's/^[0-9]*:cpu[,a-z]*://p' /proc/$pid/cgroup)
+	cpu=/sys/fs/cgroup/cpu$(grep -E '^[0-9]+:(cpu|cpu,cpuacct|cpuacct,cpu):' /proc/$pid/cgroup | cut -d: -f3)
 	echo "$(($(cat $mem/memory.limit_in_bytes) >> 20))M $(cat $cpu/cpu.cfs_quota_us)/$(cat $cpu/cpu.cfs_period_us)"
 fi`
 }
