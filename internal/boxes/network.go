@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"time"
 
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/network"
@@ -85,9 +86,26 @@ func removeNetworks(ctx context.Context, docker *client.Client, set Set) error {
 		return fmt.Errorf("list networks of %s: %w", set.Name, err)
 	}
 	for _, n := range networks {
-		if err := docker.NetworkRemove(ctx, n.ID); err != nil && !client.IsErrNotFound(err) {
+		if err := removeNetwork(ctx, docker, n.ID); err != nil {
 			return fmt.Errorf("remove network %s: %w", n.Name, err)
 		}
 	}
 	return nil
+}
+
+// removeNetwork retries for a few seconds while the engine still counts the
+// endpoints of the boxes just removed ("has active endpoints").
+func removeNetwork(ctx context.Context, docker *client.Client, id string) error {
+	var err error
+	for range 10 {
+		err = docker.NetworkRemove(ctx, id)
+		if err == nil || client.IsErrNotFound(err) {
+			return nil
+		}
+		if !strings.Contains(err.Error(), "active endpoints") {
+			return err
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	return err
 }
