@@ -4,7 +4,7 @@ GO ?= go
 # Packages whose code runs goroutines; they are tested under the race detector.
 RACE_PKGS ?= ./...
 
-.PHONY: all build deps docs test lint unit e2e images fuzz bench demo clean
+.PHONY: all build deps docs test lint unit e2e images boxes boxes-down fuzz bench demo clean
 
 all: build
 
@@ -27,6 +27,15 @@ deps:
 
 images: deps
 	bash scripts/images.sh
+
+# Test machines: N boxes, each a Docker engine at its own address on a
+# private network; prints "NAME tcp://IP:2375" per box (docs/boxes.md).
+N ?= 3
+boxes: deps
+	bash scripts/boxes.sh up $(N)
+
+boxes-down:
+	bash scripts/boxes.sh down
 
 e2e: images
 	$(GO) test -tags e2e -count=1 -p 1 -timeout 45m ./...

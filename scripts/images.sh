@@ -208,6 +208,52 @@ nginx_base_image() {
 	drop_replaced "$NGINX_BASE_IMAGE" "$old"
 }
 
+# --- box -----------------------------------------------------------------------
+
+# box_rootfs DIR MIRROR: a minimal Debian $BOX_SUITE with a Docker engine, for
+# the test machines of `make boxes` (docs/boxes.md). docker.io brings
+# containerd, runc and iptables with it; tini is its init for the containers
+# inside. Recommends stay out (no apparmor, git, xz). Like nginx_rootfs, its
+# own source, the suite and the packages are the inputs hash.
+readonly BOX_SUITE=bookworm BOX_PACKAGES=docker.io,iptables,procps
+box_rootfs() {
+	local dir=$1 mirror=$2
+	quietly debootstrap --variant=minbase --include="$BOX_PACKAGES" "$BOX_SUITE" "$dir" "$mirror"
+	rm -rf "${dir:?}"/var/lib/apt/lists/* "${dir:?}"/var/cache/apt/* "${dir:?}"/var/cache/debconf/*-old \
+		"${dir:?}"/usr/share/man/* "${dir:?}"/usr/share/info/* "${dir:?}"/usr/share/locale/* \
+		"${dir:?}"/usr/share/lintian "${dir:?}"/debootstrap
+	find "${dir:?}"/var/log -type f -delete
+	find "${dir:?}"/usr/share/doc -mindepth 1 ! -name copyright ! -type d -delete
+	find "${dir:?}"/usr/share/doc -mindepth 1 -type d -empty -delete
+	# The engine's state starts empty: a box is a fresh machine every time.
+	rm -rf "${dir:?}"/var/lib/docker/* "${dir:?}"/var/lib/containerd/*
+	rm -rf "${dir:?}"/dev/* "${dir:?}"/proc/* "${dir:?}"/sys/*
+}
+
+box_image() {
+	local inputs dir mirror start=$SECONDS
+	inputs=$({ declare -f box_rootfs; echo "$BOX_SUITE $BOX_PACKAGES"; } | hash_stdin)
+	needs_build "$BOX_IMAGE" "$inputs" || return 0
+	command -v debootstrap >/dev/null || die "debootstrap is missing: run scripts/deps.sh (make deps) to install it"
+	[[ $(id -u) -eq 0 ]] || die "debootstrap needs root to build $BOX_IMAGE: run 'sudo make images' once"
+	mirror=$(debian_mirror)
+	dir=$(mktemp -d "${TMPDIR:-/tmp}/stackctl-rootfs.XXXXXX")
+	scratch_dirs+=("$dir")
+	log "building $BOX_IMAGE with debootstrap from the apt mirror this machine uses (about a minute)"
+	box_rootfs "$dir" "$mirror"
+	local old
+	old=$(docker image inspect -f '{{.Id}}' "$BOX_IMAGE" 2>/dev/null || true)
+	# The command that starts its engine is the box recipe's (internal/boxes),
+	# not the image's: the image only holds the software.
+	tar --numeric-owner --one-file-system -C "$dir" -c . |
+		quietly docker import \
+			--change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+			--change "LABEL $LABEL=$inputs" \
+			- "$BOX_IMAGE"
+	drop_replaced "$BOX_IMAGE" "$old"
+	log "built $BOX_IMAGE in $((SECONDS - start)) s"
+}
+
 # --- nginx ---------------------------------------------------------------------
 
 # stackctl_binary prints the path of a fresh static stackctl, or nothing while
@@ -273,14 +319,39 @@ main() {
 		log "waiting for another run of scripts/images.sh"
 		flock 9
 	fi
+	if (($#)); then
+		build_only "$@"
+		return
+	fi
 	consul_image
-	primes_image "$PRIMES_V1_IMAGE" "-X main.version=v1"
-	primes_image "$PRIMES_V2_IMAGE" "-X main.version=v2"
-	primes_image "$PRIMES_BAD_IMAGE" "-X main.version=bad -X main.alwaysUnhealthy=1"
+	primes_images
 	nginx_base_image
+	box_image
 	# Last, because it compiles cmd/stackctl: while that is broken the other
 	# images are still made, and the run still fails.
 	nginx_image
+}
+
+primes_images() {
+	primes_image "$PRIMES_V1_IMAGE" "-X main.version=v1"
+	primes_image "$PRIMES_V2_IMAGE" "-X main.version=v2"
+	primes_image "$PRIMES_BAD_IMAGE" "-X main.version=bad -X main.alwaysUnhealthy=1"
+}
+
+# build_only NAME...: `scripts/images.sh box` brings just those images up to
+# date, e.g. while working on one recipe.
+build_only() {
+	local name
+	for name in "$@"; do
+		case $name in
+		consul) consul_image ;;
+		primes) primes_images ;;
+		nginx-base) nginx_base_image ;;
+		nginx) nginx_image ;;
+		box) box_image ;;
+		*) die "unknown image $name (consul, primes, nginx-base, nginx, box)" ;;
+		esac
+	done
 }
 
 main "$@"

@@ -11,9 +11,11 @@ const (
 	PrimesV1  = "stackctl.local/primes:v1"
 	PrimesV2  = "stackctl.local/primes:v2"
 	PrimesBad = "stackctl.local/primes:bad"
+	// Box is a Debian with a Docker engine: the test machines of internal/boxes.
+	Box = "stackctl.local/box:bookworm"
 )
 
 // All lists every image `make images` builds.
 func All() []string {
-	return []string{Consul, NginxBase, Nginx, PrimesV1, PrimesV2, PrimesBad}
+	return []string{Consul, NginxBase, Nginx, PrimesV1, PrimesV2, PrimesBad, Box}
 }

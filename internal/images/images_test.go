@@ -16,6 +16,7 @@ func TestNamesMatchImagesEnv(t *testing.T) {
 		"PRIMES_V1_IMAGE":  PrimesV1,
 		"PRIMES_V2_IMAGE":  PrimesV2,
 		"PRIMES_BAD_IMAGE": PrimesBad,
+		"BOX_IMAGE":        Box,
 	}
 	for key, name := range want {
 		if env[key] != name {
