@@ -289,8 +289,8 @@ func sampleReport() *Report {
 	took := 1.5
 	r := &Report{
 		Stack: "shop", Model: "open", RateAsked: 100, DurationS: 30, Path: "/",
-		Totals: Totals{Requests: 3000, Successes: 2990, Failures: map[string]uint64{FailTimeout: 6, "http 502": 4}},
-		Faults: []Hit{{Spec: "pause=2@8s:10s", Kind: Pause, At: 8, Until: &until, Targets: []string{"shop-web-1", "shop-web-2"}}},
+		Totals:   Totals{Requests: 3000, Successes: 2990, Failures: map[string]uint64{FailTimeout: 6, "http 502": 4}},
+		Faults:   []Hit{{Spec: "pause=2@8s:10s", Kind: Pause, At: 8, Until: &until, Targets: []string{"shop-web-1", "shop-web-2"}}},
 		Recovery: &Recovery{FaultsEnded: 18, WholeAt: &whole, Took: &took},
 	}
 	for i := range 31 {

@@ -28,7 +28,7 @@ func primesEnvs(t *testing.T) string {
 
 func TestEveryStackCommandTakesAnEnvironment(t *testing.T) {
 	root := newRootCmd()
-	for _, name := range []string{"validate", "plan", "apply", "destroy", "status", "logs", "ui", "unlock"} {
+	for _, name := range []string{"validate", "plan", "apply", "destroy", "status", "logs", "ui", "unlock", "stress"} {
 		cmd, _, err := root.Find([]string{name})
 		if err != nil {
 			t.Fatal(err)

@@ -97,6 +97,7 @@ func TestEveryCommandHasHelpAndExamples(t *testing.T) {
 		"logs":     {"file", "follow", "since", "tail", "timestamps"},
 		"ui":       {"file", "open"},
 		"unlock":   {"file", "force"},
+		"stress":   {"file", "rate", "connections", "duration", "path", "no-keepalive", "chaos", "seed", "apply", "heal", "json", "plot", "find-max", "undo"},
 	}
 	for _, cmd := range root.Commands() {
 		if cmd.Short == "" || cmd.Long == "" || cmd.Example == "" {
