@@ -2,53 +2,33 @@ package stress
 
 import (
 	"fmt"
+	"maps"
 	"strings"
 )
 
-// Advise turns what failed into what to change, most failures first. The
-// advice names the settings of this project's LB template and stack file;
-// docs/stress.md explains each.
+// Advice texts, by what failed. They name the settings of this project's
+// LB template and stack file; docs/stress.md explains each.
+const (
+	adviseHung = "Give the LB short upstream timeouts (proxy_connect_timeout 1s; proxy_read_timeout just above the slowest good answer) with proxy_next_upstream error timeout and passive health (max_fails=1 fail_timeout=5s on each server), so a hung worker costs one retry instead of a timeout; a shorter check.interval takes it out of Consul sooner."
+	adviseRetry = "Let nginx retry the next worker (proxy_next_upstream error timeout http_502 http_503; non_idempotent stays off), and shorten check.interval so Consul takes a failing worker out sooner."
+	adviseReload = "nginx closes idle keep-alive connections when it reloads its config, and clients that do not retry see that. Use reload-free membership: the template's resolve form (server NAME.service.consul resolve), so membership changes need no reload."
+	adviseOneLB = "One LB is a single point of failure: its open connections die with it and nothing listens until it is back. Run two behind a virtual IP or DNS with health checks; clients that retry a refused connection ride over a restart."
+)
+
+// Advise turns what failed into what to change. Failures are read by the
+// fault they came with (Hit.Failures), then those with no fault on.
 func Advise(r *Report) []string {
 	var out []string
-	has := func(k Kind) bool {
-		for _, h := range r.Faults {
-			if h.Kind == k && h.Error == "" {
-				return true
-			}
-		}
-		return false
-	}
-	var http5xx uint64
-	for _, k := range FailureKinds(r.Failures) {
-		n := r.Failures[k]
-		switch {
-		case k == FailTimeout:
-			cause := "a worker that hangs (or cannot be reached) holds each request nginx sends it until the client gives up"
-			if !has(Pause) && !has(Disconnect) {
-				cause = "requests waited longer than --timeout: the stack is slower than the load, or a worker hangs"
-			}
-			out = append(out, fmt.Sprintf("%d requests timed out: %s. Give the LB short upstream timeouts (proxy_connect_timeout 1s; proxy_read_timeout just above the slowest good answer) with proxy_next_upstream error timeout and passive health (max_fails=1 fail_timeout=5s on each server), so a hung worker costs one retry instead of a timeout; a shorter check.interval takes it out of Consul sooner.", n, cause))
-		case k == FailClosed || k == FailReset:
-			out = append(out, fmt.Sprintf("%d requests saw the connection %s: nginx closes idle keep-alive connections when it reloads its config, and clients that do not retry see that. Use reload-free membership: the template's resolve form (server NAME.service.consul resolve), so membership changes need no reload.", n, map[string]string{FailClosed: "closed before an answer", FailReset: "reset"}[k]))
-		case k == FailRefused:
-			why := "nothing listened on the LB's port"
-			if has(RestartLB) {
-				why = "the LB was down while it restarted"
-			}
-			out = append(out, fmt.Sprintf("%d connections were refused: %s. One LB is a single point of failure: run two behind a virtual IP or DNS with health checks, and keep its restart quick (it renders before it listens).", n, why))
-		case k == FailUnreachable:
-			out = append(out, fmt.Sprintf("%d requests found no route to the LB: its address was not on the network.", n))
-		case strings.HasPrefix(k, "http 5"):
-			http5xx += n
-		case strings.HasPrefix(k, "http 4"):
-			out = append(out, fmt.Sprintf("%d answers were %s: the path %s is wrong for this app, or the LB routes it nowhere; stress counts them as failures.", n, k, r.Path))
-		case k == FailOther:
-			out = append(out, fmt.Sprintf("%d requests failed otherwise, for example: %s", n, r.Examples[k]))
+	for _, h := range r.Faults {
+		if n := total(h.Failures); n > 0 {
+			out = append(out, adviseFault(h, n))
 		}
 	}
-	if http5xx > 0 {
-		out = append(out, fmt.Sprintf("%d answers were 5xx from the LB: it sent requests to a worker that was gone or failing before Consul's check took it out. Let nginx retry the next worker (proxy_next_upstream error timeout http_502 http_503 non_idempotent off), and shorten check.interval so Consul notices sooner.", http5xx))
+	unexplained := r.Unattributed
+	if unexplained == nil && len(r.Faults) == 0 {
+		unexplained = r.Failures
 	}
+	out = append(out, adviseUnexplained(r, unexplained)...)
 	if rv := r.Recovery; rv != nil {
 		switch {
 		case rv.WholeAt == nil:
@@ -72,6 +52,65 @@ func Advise(r *Report) []string {
 		default:
 			out = append(out, "No request failed. Add --chaos to see how the stack takes faults, or --find-max for its highest rate.")
 		}
+	}
+	return out
+}
+
+func total(m map[string]uint64) uint64 {
+	var n uint64
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
+// adviseFault explains the n failures that came with one fault.
+func adviseFault(h Hit, n uint64) string {
+	head := fmt.Sprintf("%s: %d requests failed (%s).", h.Spec, n, failureList(h.Failures))
+	switch h.Kind {
+	case RestartLB:
+		return head + " " + adviseOneLB
+	case Pause:
+		if h.Failures[FailTimeout] > 0 {
+			return head + " A hung worker holds each request the LB sends it until the client gives up. " + adviseHung
+		}
+		return head + " " + adviseRetry
+	case Kill, Disconnect:
+		return head + " The LB sent requests to workers that were gone before Consul's check took them out. " + adviseRetry
+	case CutConsul:
+		return head + " Consul took healthy workers out; the rest carried the load. If they could not, add replicas or resources."
+	case RestartConsul:
+		return head + " While Consul restarts, the LB keeps its last view; failures here mean it lost it. Run Consul as a cluster of three servers so one can restart."
+	}
+	return head
+}
+
+// adviseUnexplained reads failures no fault explains by their kind.
+func adviseUnexplained(r *Report, f map[string]uint64) []string {
+	var out []string
+	var http5xx uint64
+	kinds := maps.Clone(f)
+	for _, k := range FailureKinds(kinds) {
+		n := kinds[k]
+		switch {
+		case k == FailTimeout:
+			out = append(out, fmt.Sprintf("%d requests timed out with no fault on: the stack is slower than the load (see --find-max), or a worker hangs. %s", n, adviseHung))
+		case k == FailClosed || k == FailReset:
+			out = append(out, fmt.Sprintf("%d requests saw the connection %s with no fault on: %s", n, map[string]string{FailClosed: "closed before an answer", FailReset: "reset"}[k], adviseReload))
+		case k == FailRefused:
+			out = append(out, fmt.Sprintf("%d connections were refused: nothing listened on the LB's port. %s", n, adviseOneLB))
+		case k == FailUnreachable:
+			out = append(out, fmt.Sprintf("%d requests found no route to the LB: its address was not on the network.", n))
+		case strings.HasPrefix(k, "http 5"):
+			http5xx += n
+		case strings.HasPrefix(k, "http 4"):
+			out = append(out, fmt.Sprintf("%d answers were %s: the path %s is wrong for this app, or the LB routes it nowhere; stress counts them as failures.", n, k, r.Path))
+		case k == FailOther:
+			out = append(out, fmt.Sprintf("%d requests failed otherwise, for example: %s", n, r.Examples[k]))
+		}
+	}
+	if http5xx > 0 {
+		out = append(out, fmt.Sprintf("%d answers were 5xx from the LB with no fault on: a worker failed or was gone. %s", http5xx, adviseRetry))
 	}
 	return out
 }

@@ -81,10 +81,17 @@ type Hit struct {
 	At    float64  `json:"at_s"`
 	Until *float64 `json:"until_s,omitempty"`
 	// UndoneBy says what ended it: "schedule", "end of run", "interrupt",
-	// "heal" (the apply of --heal), "docker" (a restart policy).
+	// "heal" (the apply of --heal), "docker" (a restart that finished).
 	UndoneBy string `json:"undone_by,omitempty"`
 	Error    string `json:"error,omitempty"`
+	// Failures are the failures, by kind, of the requests sent while the
+	// fault was on and in the AfterEffect that followed (whole seconds).
+	Failures map[string]uint64 `json:"failures"`
 }
+
+// AfterEffect is how long after a fault ends its failures still count
+// as its own: clients and the LB take that long to notice a change.
+const AfterEffect = 2 * time.Second
 
 // Injector injects faults into the stack's objects and undoes them. Every
 // fault that lasts is recorded (Leftovers) before it is injected and
@@ -141,17 +148,23 @@ func (in *Injector) Inject(ctx context.Context, i int, f Fault) *Hit {
 	switch {
 	case f.Kind.WorkerFault():
 		targets, err = in.injectWorkers(ctx, i, f)
-	case f.Kind == RestartConsul:
-		targets = []string{in.Objects.Consul.Name}
-		err = in.Engine.RestartContainer(ctx, in.Objects.Consul.ID, in.StopTimeout)
-	case f.Kind == RestartLB:
-		targets = []string{in.Objects.LB.Name}
-		err = in.Engine.RestartContainer(ctx, in.Objects.LB.ID, in.StopTimeout)
+	case f.Kind == RestartConsul || f.Kind == RestartLB:
+		obj := in.Objects.LB
+		if f.Kind == RestartConsul {
+			obj = in.Objects.Consul
+		}
+		targets = []string{obj.Name}
+		err = in.Engine.RestartContainer(ctx, obj.ID, in.StopTimeout)
 	default:
 		err = fmt.Errorf("%s cannot be injected into this stack", f)
 	}
 	in.mu.Lock()
 	defer in.mu.Unlock()
+	if f.Kind == RestartConsul || f.Kind == RestartLB {
+		// A restart lasts until Docker has the container running again.
+		until := in.since()
+		h.Until, h.UndoneBy = &until, "docker"
+	}
 	h.Targets = append(h.Targets, targets...)
 	if err != nil {
 		h.Error = err.Error()

@@ -39,6 +39,9 @@ type Usage struct {
 	CPULimit  float64 `json:"cpu_limit,omitempty"` // cores; absent: none
 	MemMB     float64 `json:"mem_mb"`
 	MemLimit  float64 `json:"mem_limit_mb,omitempty"`
+	// Restarted: the container restarted during the stretch, so its CPU
+	// time started again from zero and CPU is not known.
+	Restarted bool `json:"restarted,omitempty"`
 }
 
 // Meter measures containers' resources between Begin and End, and the
@@ -108,12 +111,16 @@ func (m *Meter) End(ctx context.Context) ([]Usage, *Machine) {
 		if !okA || !okB || !b.At.After(a.At) {
 			continue
 		}
-		out = append(out, Usage{
-			Container: w.Name, Role: w.Role,
-			CPU:      max(0, float64(b.CPU-a.CPU)/float64(b.At.Sub(a.At))),
-			CPULimit: w.CPULimit,
-			MemMB:    float64(b.Mem) / (1 << 20), MemLimit: float64(w.MemLimit) / (1 << 20),
-		})
+		u := Usage{
+			Container: w.Name, Role: w.Role, CPULimit: w.CPULimit,
+			MemMB: float64(b.Mem) / (1 << 20), MemLimit: float64(w.MemLimit) / (1 << 20),
+		}
+		if b.CPU < a.CPU {
+			u.Restarted = true
+		} else {
+			u.CPU = float64(b.CPU-a.CPU) / float64(b.At.Sub(a.At))
+		}
+		out = append(out, u)
 	}
 	slices.SortStableFunc(out, func(a, b Usage) int {
 		switch {
@@ -341,6 +348,9 @@ func usageTable(w io.Writer, us []Usage) {
 		cpu := fmt.Sprintf("%.2f", u.CPU)
 		if u.CPULimit > 0 {
 			cpu += fmt.Sprintf(" of %.2f", u.CPULimit)
+		}
+		if u.Restarted {
+			cpu = "(restarted)"
 		}
 		mem := fmt.Sprintf("%.0f MB", u.MemMB)
 		if u.MemLimit > 0 {

@@ -39,6 +39,8 @@ type Report struct {
 	WholeAtStart    bool         `json:"whole_at_start"`
 	NotWholeAtStart string       `json:"not_whole_at_start,omitempty"`
 	Faults          []Hit        `json:"faults"`
+	// Unattributed are the failures while no fault was on.
+	Unattributed map[string]uint64 `json:"failures_without_fault"`
 	Apply           *ApplyRecord `json:"apply,omitempty"`
 	Recovery        *Recovery    `json:"recovery,omitempty"`
 	UndoErrors      []string     `json:"undo_errors,omitempty"`
@@ -86,8 +88,43 @@ func NewReport(stack string, run *Run, seed uint64, res *Result) *Report {
 	if rep.Requests > 0 {
 		rep.SuccessRatio = float64(rep.Successes) / float64(rep.Requests)
 	}
+	rep.Unattributed = attribute(rep.Faults, rep.Seconds, rep.DurationS)
 	rep.Advice = Advise(rep)
 	return rep
+}
+
+// attribute counts each second's failures against the fault that was on
+// then (or had just ended, within AfterEffect), the earliest first when
+// several were; it returns the failures no fault explains.
+func attribute(hits []Hit, secs []Second, run float64) map[string]uint64 {
+	rest := map[string]uint64{}
+	for i := range hits {
+		hits[i].Failures = map[string]uint64{}
+	}
+	for _, s := range secs {
+		owner := -1
+		for i, h := range hits {
+			end := run
+			if h.Until != nil {
+				end = *h.Until
+			} else if !h.Kind.Lasting() {
+				end = h.At
+			}
+			from, to := int(h.At), int(end+AfterEffect.Seconds())
+			if s.T >= from && s.T <= to {
+				owner = i
+				break
+			}
+		}
+		for k, n := range s.Failures {
+			if owner >= 0 {
+				hits[owner].Failures[k] += n
+			} else {
+				rest[k] += n
+			}
+		}
+	}
+	return rest
 }
 
 // JSON writes the report as one indented JSON document.
@@ -137,6 +174,10 @@ func (r *Report) Human(w io.Writer) error {
 				until = fmt.Sprintf(", undone at %.1fs (%s)", *h.Until, h.UndoneBy)
 			}
 			fmt.Fprintf(&b, "  %5.1fs  %-22s %s%s%s\n", h.At, h.Spec, strings.Join(h.Targets, " "), until, errSuffix(h.Error))
+			fmt.Fprintf(&b, "          failures while it was on: %s\n", failureList(h.Failures))
+		}
+		if len(r.Unattributed) > 0 {
+			fmt.Fprintf(&b, "  failures while no fault was on: %s\n", failureList(r.Unattributed))
 		}
 	}
 	if r.Apply != nil {

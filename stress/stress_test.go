@@ -308,11 +308,21 @@ func sampleReport() *Report {
 
 func TestAdviceFollowsTheFailures(t *testing.T) {
 	r := sampleReport()
+	r.Unattributed = attribute(r.Faults, r.Seconds, r.DurationS)
+	if got := r.Faults[0].Failures[FailTimeout]; got != 10 {
+		t.Errorf("the pause from 8 s to 18 s owns %d timeouts, want the 10 of seconds 8 to 17", got)
+	}
+	r.Advice = Advise(r)
 	all := strings.Join(r.Advice, "\n")
-	for _, want := range []string{"6 requests timed out", "a worker that hangs", "proxy_read_timeout", "4 answers were 5xx", "proxy_next_upstream"} {
+	for _, want := range []string{"pause=2@8s:10s: 10 requests failed (timeout 10)", "A hung worker", "proxy_read_timeout"} {
 		if !strings.Contains(all, want) {
 			t.Errorf("advice lacks %q:\n%s", want, all)
 		}
+	}
+	// The same timeouts with no fault on read as a slow stack.
+	r.Faults, r.Unattributed = nil, nil
+	if got := strings.Join(Advise(r), "\n"); !strings.Contains(got, "timed out with no fault on") || !strings.Contains(got, "answers were 5xx") {
+		t.Errorf("advice without faults:\n%s", got)
 	}
 	r.Failures = map[string]uint64{}
 	if got := Advise(r); len(got) != 1 || !strings.Contains(got[0], "No request failed") {
