@@ -9,10 +9,10 @@ import (
 // Advice texts, by what failed. They name the settings of this project's
 // LB template and stack file; docs/stress.md explains each.
 const (
-	adviseHung = "Give the LB short upstream timeouts (proxy_connect_timeout 1s; proxy_read_timeout just above the slowest good answer) with proxy_next_upstream error timeout and passive health (max_fails=1 fail_timeout=5s on each server), so a hung worker costs one retry instead of a timeout; a shorter check.interval takes it out of Consul sooner."
-	adviseRetry = "Let nginx retry the next worker (proxy_next_upstream error timeout http_502 http_503; non_idempotent stays off), and shorten check.interval so Consul takes a failing worker out sooner."
+	adviseHung   = "Give the LB short upstream timeouts (proxy_connect_timeout 1s; proxy_read_timeout just above the slowest good answer) with proxy_next_upstream error timeout and passive health (max_fails=1 fail_timeout=5s on each server), so a hung worker costs one retry instead of a timeout; a shorter check.interval takes it out of Consul sooner."
+	adviseRetry  = "Let nginx retry the next worker (proxy_next_upstream error timeout http_502 http_503; non_idempotent stays off), and shorten check.interval so Consul takes a failing worker out sooner."
 	adviseReload = "nginx closes idle keep-alive connections when it reloads its config, and clients that do not retry see that. Use reload-free membership: the template's resolve form (server NAME.service.consul resolve), so membership changes need no reload."
-	adviseOneLB = "One LB is a single point of failure: its open connections die with it and nothing listens until it is back. Run two behind a virtual IP or DNS with health checks; clients that retry a refused connection ride over a restart."
+	adviseOneLB  = "One LB is a single point of failure: its open connections die with it and nothing listens until it is back. Run two behind a virtual IP or DNS with health checks; clients that retry a refused connection ride over a restart."
 )
 
 // Advise turns what failed into what to change. Failures are read by the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -94,9 +95,13 @@ func (m *Meter) Begin(ctx context.Context) {
 // Machine is what the machine's CPUs did over a stretch.
 type Machine struct {
 	// Busy is the fraction of all CPUs busy; LoadGen the cores stress
-	// itself used making the load.
+	// itself used making the load; Other the busy cores neither the
+	// stack's containers nor stress account for (the kernel's network
+	// stack, docker-proxy, the engine).
+	CPUs    int     `json:"cpus"`
 	Busy    float64 `json:"cpu_busy"`
 	LoadGen float64 `json:"loadgen_cpu_cores"`
+	Other   float64 `json:"other_cpu_cores"`
 }
 
 // End takes the second reading and returns what each container used,
@@ -134,10 +139,15 @@ func (m *Meter) End(ctx context.Context) ([]Usage, *Machine) {
 	var mach *Machine
 	if m.Host != nil {
 		if busy, total, err := m.Host(); err == nil && total > m.hostTotal {
-			mach = &Machine{Busy: float64(busy-m.hostBusy) / float64(total-m.hostTotal)}
+			mach = &Machine{CPUs: runtime.NumCPU(), Busy: float64(busy-m.hostBusy) / float64(total-m.hostTotal)}
 			if m.Self != nil && wall > 0 {
 				mach.LoadGen = float64(m.Self()-m.self) / float64(wall)
 			}
+			mach.Other = mach.Busy*float64(mach.CPUs) - mach.LoadGen
+			for _, u := range out {
+				mach.Other -= u.CPU
+			}
+			mach.Other = max(0, mach.Other)
 		}
 	}
 	return out, mach
@@ -166,13 +176,13 @@ func Bottleneck(us []Usage, mach *Machine) string {
 	}
 	parts += fmt.Sprintf(", LB %.2f, Consul %.2f", lb, consul)
 	if mach != nil {
-		parts += fmt.Sprintf(", load generator %.2f", mach.LoadGen)
+		parts += fmt.Sprintf(", load generator %.2f, the rest (kernel network stack, docker-proxy, engine) %.2f", mach.LoadGen, mach.Other)
 	}
 	switch {
 	case workerLimit > 0 && workers >= 0.85*workerLimit:
 		return fmt.Sprintf("the workers' CPU limits (resources.cpus): %s. Raise replicas or resources.cpus.", parts)
-	case mach != nil && mach.Busy >= 0.85:
-		return fmt.Sprintf("the machine's CPUs, %.0f%% busy: %s. The load generator shares the machine with the stack; run it from another machine to see the stack's own limit.", 100*mach.Busy, parts)
+	case mach != nil && mach.Busy >= 0.75:
+		return fmt.Sprintf("the machine's %d CPUs, %.0f%% busy: %s. The load generator shares the machine with the stack; run it from another machine to see the stack's own limit.", mach.CPUs, 100*mach.Busy, parts)
 	case lb >= 0.85:
 		return fmt.Sprintf("the LB's CPU: %s. Raise nginx's worker_processes, or add an LB.", parts)
 	case consul >= 0.5:

@@ -20,6 +20,7 @@ type Report struct {
 	Model         string `json:"model"`                 // "open" or "closed"
 	RateAsked     int    `json:"rate_asked,omitempty"`  // requests per second (open model)
 	Connections   int    `json:"connections,omitempty"` // clients (closed model)
+	Pool          int    `json:"pool,omitempty"`        // the open model's connection pool
 	KeepAlive     bool   `json:"keepalive"`
 	Path          string `json:"path"`
 	// TimeoutS and DurationS are in seconds: the client's timeout and the
@@ -36,17 +37,17 @@ type Report struct {
 
 	// WholeAtStart: the stack served its full passing set before the load;
 	// NotWholeAtStart says what it lacked otherwise.
-	WholeAtStart    bool         `json:"whole_at_start"`
-	NotWholeAtStart string       `json:"not_whole_at_start,omitempty"`
-	Faults          []Hit        `json:"faults"`
+	WholeAtStart    bool   `json:"whole_at_start"`
+	NotWholeAtStart string `json:"not_whole_at_start,omitempty"`
+	Faults          []Hit  `json:"faults"`
 	// Unattributed are the failures while no fault was on.
 	Unattributed map[string]uint64 `json:"failures_without_fault"`
-	Apply           *ApplyRecord `json:"apply,omitempty"`
-	Recovery        *Recovery    `json:"recovery,omitempty"`
-	UndoErrors      []string     `json:"undo_errors,omitempty"`
-	FindMax         *FindMax     `json:"find_max,omitempty"`
-	Usage           []Usage      `json:"usage,omitempty"`
-	Advice          []string     `json:"advice"`
+	Apply        *ApplyRecord      `json:"apply,omitempty"`
+	Recovery     *Recovery         `json:"recovery,omitempty"`
+	UndoErrors   []string          `json:"undo_errors,omitempty"`
+	FindMax      *FindMax          `json:"find_max,omitempty"`
+	Usage        []Usage           `json:"usage,omitempty"`
+	Advice       []string          `json:"advice"`
 }
 
 // NewReport builds the report of a run.
@@ -73,6 +74,7 @@ func NewReport(stack string, run *Run, seed uint64, res *Result) *Report {
 	}
 	if rep.Model == "open" {
 		rep.RateAsked = int(run.Load.Rate + 0.5)
+		rep.Pool = run.Load.pool()
 	} else {
 		rep.Connections = run.Load.Connections
 	}
@@ -140,7 +142,7 @@ func (r *Report) Failed() uint64 { return r.Requests - r.Successes }
 // Human writes the report for people.
 func (r *Report) Human(w io.Writer) error {
 	var b strings.Builder
-	load := fmt.Sprintf("%d requests/s", r.RateAsked)
+	load := fmt.Sprintf("%d requests/s over up to %d connections", r.RateAsked, r.Pool)
 	if r.Model == "closed" {
 		load = fmt.Sprintf("%d connections", r.Connections)
 	}

@@ -43,6 +43,8 @@ type e2eStack struct {
 	dir  string
 	file string
 	name string
+	// vars are added to every stackctl run's environment.
+	vars []string
 }
 
 func newE2EStack(t *testing.T) *e2eStack {
@@ -78,7 +80,7 @@ services:
 // command is stackctl with args, without a terminal: stdin is /dev/null.
 func (s *e2eStack) command(ctx context.Context, args ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, stackctlBin, args...)
-	cmd.Env = append(os.Environ(), "NO_COLOR=1")
+	cmd.Env = append(append(os.Environ(), "NO_COLOR=1"), s.vars...)
 	cmd.Dir = s.dir
 	return cmd
 }

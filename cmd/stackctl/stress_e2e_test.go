@@ -4,7 +4,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -22,51 +21,23 @@ import (
 
 // stressStack is a stack with the reference LB (resolve mode) whose
 // stress runs keep their fault records in a state folder of the test's
-// own.
+// own (XDG_STATE_HOME).
 type stressStack struct {
 	*e2eStack
-	state string
 }
 
 func newStressStack(t *testing.T, replicas int) *stressStack {
-	s := &stressStack{e2eStack: newE2EStack(t), state: t.TempDir()}
+	s := &stressStack{e2eStack: newE2EStack(t)}
+	s.vars = []string{"XDG_STATE_HOME=" + t.TempDir()}
 	s.writeWithLBTemplate("../../stacks/primes/nginx.ctmpl", replicas)
-	s.stackctl("apply", "-f", s.file, "--auto-approve")
+	s.mustRun("apply", "-f", s.file, "--auto-approve")
 	return s
-}
-
-// stackctl runs stackctl with the test's state folder and fails the test
-// unless it exits 0; it returns stdout.
-func (s *stressStack) stackctl(args ...string) string {
-	s.t.Helper()
-	out, errOut, code := s.runState(args...)
-	if code != 0 {
-		s.t.Fatalf("stackctl %v exited %d:\n%s%s", args, code, out, errOut)
-	}
-	return out
-}
-
-func (s *stressStack) runState(args ...string) (stdout, stderr string, code int) {
-	s.t.Helper()
-	ctx, cancel := context.WithTimeout(s.t.Context(), runTimeout)
-	defer cancel()
-	cmd := s.commandState(ctx, args...)
-	var out, errOut bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	code = exitCode(s.t, cmd.Run(), args)
-	return out.String(), errOut.String(), code
-}
-
-func (s *stressStack) commandState(ctx context.Context, args ...string) *exec.Cmd {
-	cmd := s.command(ctx, args...)
-	cmd.Env = append(cmd.Env, "XDG_STATE_HOME="+s.state)
-	return cmd
 }
 
 // planIsEmpty asserts that the live stack is exactly its file.
 func (s *stressStack) planIsEmpty() {
 	s.t.Helper()
-	out, errOut, code := s.runState("plan", "-f", s.file, "--detailed-exitcode")
+	out, errOut, code := s.run("plan", "-f", s.file, "--detailed-exitcode")
 	if code != 0 {
 		s.t.Fatalf("plan exited %d (2: it has changes):\n%s%s", code, out, errOut)
 	}
@@ -115,7 +86,7 @@ func (s *stressStack) report(stdout string) map[string]any {
 
 func TestStressKillAndHeal(t *testing.T) {
 	s := newStressStack(t, 8)
-	out := s.stackctl("stress", "-f", s.file, "--duration", "20s", "--rate", "50/s", "--chaos", "kill=3@5s", "--heal", "--json", "--seed", "11")
+	out := s.mustRun("stress", "-f", s.file, "--duration", "20s", "--rate", "50/s", "--chaos", "kill=3@5s", "--heal", "--json", "--seed", "11")
 	rep := s.report(out)
 	if rep["requests"].(float64) < 900 {
 		t.Errorf("%v requests in 20 s at 50/s", rep["requests"])
@@ -150,7 +121,7 @@ func TestStressKillAndHeal(t *testing.T) {
 
 func TestStressDisconnectIsUndone(t *testing.T) {
 	s := newStressStack(t, 6)
-	out := s.stackctl("stress", "-f", s.file, "--duration", "15s", "--rate", "40/s", "--chaos", "disconnect=3@3s:5s", "--json", "--plot", filepath.Join(s.dir, "run.svg"))
+	out := s.mustRun("stress", "-f", s.file, "--duration", "15s", "--rate", "40/s", "--chaos", "disconnect=3@3s:5s", "--json", "--plot", filepath.Join(s.dir, "run.svg"))
 	rep := s.report(out)
 	hit := rep["faults"].([]any)[0].(map[string]any)
 	if len(hit["targets"].([]any)) != 3 || hit["undone_by"] != "schedule" {
@@ -175,7 +146,7 @@ func TestStressDisconnectIsUndone(t *testing.T) {
 func TestStressInterruptedOrKilledLeavesNothingBroken(t *testing.T) {
 	s := newStressStack(t, 6)
 	start := func() (*exec.Cmd, *syncBuffer) {
-		cmd := s.commandState(s.t.Context(), "stress", "-f", s.file, "--duration", "60s", "--rate", "20/s", "--chaos", "pause=2@1s:40s,disconnect=2@1s:40s")
+		cmd := s.command(s.t.Context(), "stress", "-f", s.file, "--duration", "60s", "--rate", "20/s", "--chaos", "pause=2@1s:40s,disconnect=2@1s:40s")
 		errOut := &syncBuffer{}
 		cmd.Stderr = errOut
 		if err := cmd.Start(); err != nil {
@@ -214,7 +185,7 @@ func TestStressInterruptedOrKilledLeavesNothingBroken(t *testing.T) {
 	if len(s.workers()) == 0 {
 		t.Fatal("no workers")
 	}
-	_, stderr, code := s.runState("apply", "-f", s.file, "--auto-approve")
+	_, stderr, code := s.run("apply", "-f", s.file, "--auto-approve")
 	if code != 0 || !strings.Contains(stderr, "undid what a stress run that died left") {
 		t.Errorf("apply after a killed stress: exit %d, stderr %q", code, stderr)
 	}

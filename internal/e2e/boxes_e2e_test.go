@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -190,7 +189,9 @@ func waitBoxHTTP(t *testing.T, url string) *Response {
 	t.Helper()
 	deadline := time.Now().Add(waitTimeout)
 	for {
-		res, err := getURL(t.Context(), url)
+		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+		res, err := getURL(ctx, url)
+		cancel()
 		if err == nil && res.StatusCode == http.StatusOK {
 			return res
 		}
@@ -202,23 +203,4 @@ func waitBoxHTTP(t *testing.T, url string) *Response {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-}
-
-func getURL(ctx context.Context, url string) (*Response, error) {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return nil, err
-	}
-	res, err := httpClient.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer res.Body.Close()
-	body, err := io.ReadAll(res.Body)
-	if err != nil {
-		return nil, err
-	}
-	return &Response{StatusCode: res.StatusCode, Header: res.Header, Body: string(body)}, nil
 }

@@ -26,7 +26,12 @@ func Get(ctx context.Context, c *Container, port, path string) (*Response, error
 	if addr == "" {
 		return nil, fmt.Errorf("port %s of %s is not published", port, c.Name)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+path, nil)
+	return getURL(ctx, "http://"+addr+path)
+}
+
+// getURL sends GET url and reads the answer in full.
+func getURL(ctx context.Context, url string) (*Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -37,7 +42,7 @@ func Get(ctx context.Context, c *Container, port, path string) (*Response, error
 	defer res.Body.Close()
 	body, err := io.ReadAll(res.Body)
 	if err != nil {
-		return nil, fmt.Errorf("read body of GET %s: %w", path, err)
+		return nil, fmt.Errorf("read body of GET %s: %w", url, err)
 	}
 	return &Response{StatusCode: res.StatusCode, Header: res.Header, Body: string(body)}, nil
 }
