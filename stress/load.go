@@ -27,7 +27,8 @@ const (
 // that finds every connection busy waits for one, and the wait counts in
 // its latency. Without a bound, every stall (a GC pause, a busy CPU) opens
 // a burst of new connections that makes the stall worse: on the 2-core
-// reference machine that alone halved the highest sustained rate.
+// reference machine that cost about a quarter of the highest sustained
+// rate (docs/stress.md).
 type Load struct {
 	Target      Target
 	Path        string

@@ -169,6 +169,7 @@ func (r *Run) Do(ctx context.Context) *Result {
 	// Recovery is watched from the end of the faults: first the heal, if
 	// asked and needed, then the wait for the stack to be whole.
 	recovered := make(chan struct{})
+	watched := false // the recovery was watched: the faults' end came
 	if len(r.Faults) > 0 {
 		end := faultsEnd(r.Faults)
 		res.Recovery = &Recovery{FaultsEnded: end.Seconds()}
@@ -190,6 +191,7 @@ func (r *Run) Do(ctx context.Context) *Result {
 				}
 			}
 			res.Recovery.FaultsEnded = end.Seconds()
+			watched = true
 			r.recover(ctx, start, end, res.Recovery, loadDone)
 		}()
 	} else {
@@ -213,6 +215,9 @@ func (r *Run) Do(ctx context.Context) *Result {
 		res.Hits = r.Injector.Hits()
 	}
 	<-recovered
+	if !watched {
+		res.Recovery = nil // interrupted before the faults ended: nothing to say
+	}
 	res.Totals = rec.Totals()
 	res.Seconds = rec.Seconds()
 	return res

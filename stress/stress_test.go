@@ -200,6 +200,9 @@ func TestCtrlCUndoesEveryFault(t *testing.T) {
 	if !res.Interrupted {
 		t.Error("the run was not marked interrupted")
 	}
+	if res.Recovery != nil {
+		t.Errorf("a recovery is reported for faults that never ended on schedule: %+v", res.Recovery)
+	}
 	hit := 0
 	for _, h := range res.Hits {
 		hit += len(h.Targets)
