@@ -44,6 +44,21 @@ func (a Active) String() string {
 	return string(a.Kind) + " " + a.Container
 }
 
+// Left describes the fault as it is left in place: "primes-web-3 paused".
+func (a Active) Left() string {
+	switch a.Kind {
+	case Kill:
+		return a.Container + " killed"
+	case Pause:
+		return a.Container + " paused"
+	case Disconnect:
+		return a.Container + " off network " + a.Network
+	case CutConsul:
+		return a.Container + " cut off from Consul"
+	}
+	return a.Container + " " + string(a.Kind)
+}
+
 // leftoversFile is the record's content.
 type leftoversFile struct {
 	Stack   string         `json:"stack"`
@@ -146,26 +161,46 @@ func (l *Leftovers) save() error {
 // the record may still be going.
 var ErrStressRunning = errors.New("a stress run is going on")
 
+// readLeftovers reads stack's record; nil without one.
+func readLeftovers(stack string) (*leftoversFile, string, error) {
+	path, err := LeftoversPath(stack)
+	if err != nil {
+		return nil, "", err
+	}
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, path, nil
+	}
+	if err != nil {
+		return nil, path, err
+	}
+	var rec leftoversFile
+	if err := json.Unmarshal(b, &rec); err != nil {
+		return nil, path, fmt.Errorf("%s: not a stress record (%v); remove it once no stress run is going on", path, err)
+	}
+	return &rec, path, nil
+}
+
+// Left lists the faults a stress run left on stack when it died, without
+// touching them (for plan, which changes nothing); nil when there is no
+// record or its run may be alive.
+func Left(stack string) []Active {
+	rec, _, err := readLeftovers(stack)
+	if err != nil || rec == nil || !procid.Self().Gone(rec.Process, procid.Alive) {
+		return nil
+	}
+	return rec.Active
+}
+
 // UndoLeftovers undoes what a stress run on stack left in place when it
 // died (kill -9, a crash, a lost machine), and removes its record. A run
 // that is alive, or whose liveness cannot be told from here (it ran on
 // another machine or in another container), is left alone with an error
 // wrapping ErrStressRunning, unless force. It returns what it undid.
 func UndoLeftovers(ctx context.Context, eng Engine, cut Cutter, stack string, force bool) ([]Active, error) {
-	path, err := LeftoversPath(stack)
-	if err != nil {
+	rec, path, err := readLeftovers(stack)
+	if err != nil || rec == nil {
 		return nil, err
-	}
-	b, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	var rec leftoversFile
-	if err := json.Unmarshal(b, &rec); err != nil {
-		return nil, fmt.Errorf("%s: not a stress record (%v); remove it once no stress run is going on", path, err)
 	}
 	if !force && !procid.Self().Gone(rec.Process, procid.Alive) {
 		return nil, fmt.Errorf("%w on stack %s (%s pid %d since %s; its faults are recorded in %s; if it is dead, run stackctl stress --undo)",

@@ -366,3 +366,28 @@ func TestPlotIsAPicture(t *testing.T) {
 		t.Error("a .gif plot was accepted")
 	}
 }
+
+func TestLeftListsOnlyADeadRunsFaults(t *testing.T) {
+	_, in := newInjector(t)
+	f, _ := ParseChaos([]string{"pause=1@1s:5s"}, time.Minute)
+	if h := in.Inject(context.Background(), 0, f[0]); h.Error != "" {
+		t.Fatal(h.Error)
+	}
+	if left := Left("shop"); left != nil {
+		t.Errorf("a live run's faults are listed as left: %v", left)
+	}
+	path, _ := LeftoversPath("shop")
+	var rec leftoversFile
+	b, _ := os.ReadFile(path)
+	_ = json.Unmarshal(b, &rec)
+	rec.Process = deadProcess(t)
+	b, _ = json.Marshal(rec)
+	_ = os.WriteFile(path, b, 0o600)
+	left := Left("shop")
+	if len(left) != 1 || !strings.HasSuffix(left[0].Left(), " paused") {
+		t.Errorf("Left = %v, want one paused worker", left)
+	}
+	if !leftoversOnDisk(t) {
+		t.Error("Left removed the record")
+	}
+}

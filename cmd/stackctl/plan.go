@@ -76,6 +76,9 @@ func runPlan(ctx context.Context, stdout io.Writer, o planOptions) error {
 		return exitWith(exitFailure, fmt.Errorf("cannot read the live state of stack %s: %w", stack.Name, err))
 	}
 	p := plan.Compute(stack, state)
+	if w := stressLeftWarning(stack); w != nil {
+		p.Warnings = append(p.Warnings, *w)
+	}
 
 	if o.out != "" {
 		var tmpl *string

@@ -17,6 +17,7 @@ import (
 	"github.com/docker/docker/api/types/filters"
 
 	"github.com/stackctl/stackctl/internal/e2e"
+	"github.com/stackctl/stackctl/internal/images"
 )
 
 // stressStack is a stack with the reference LB (resolve mode) whose
@@ -185,10 +186,45 @@ func TestStressInterruptedOrKilledLeavesNothingBroken(t *testing.T) {
 	if len(s.workers()) == 0 {
 		t.Fatal("no workers")
 	}
+	// plan says what was left, and changes nothing.
+	planOut, _, _ := s.run("plan", "-f", s.file)
+	if !strings.Contains(planOut, "a stress run that died left 4 faults in place") {
+		t.Errorf("plan does not warn of the faults left:\n%s", planOut)
+	}
 	_, stderr, code := s.run("apply", "-f", s.file, "--auto-approve")
 	if code != 0 || !strings.Contains(stderr, "undid what a stress run that died left") {
 		t.Errorf("apply after a killed stress: exit %d, stderr %q", code, stderr)
 	}
 	s.allRunningAndConnected("after the apply that followed kill -9")
 	s.planIsEmpty()
+}
+
+// --apply deploys another stack file in the middle of the load: the
+// report has the apply, and the stack runs what that file says.
+func TestStressAppliesMidLoad(t *testing.T) {
+	s := newStressStack(t, 6)
+	src, err := os.ReadFile(s.file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v2 := filepath.Join(s.dir, "stack.v2.yaml")
+	if err := os.WriteFile(v2, bytes.Replace(src, []byte(images.PrimesV1), []byte(images.PrimesV2), 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := s.mustRun("stress", "-f", s.file, "--duration", "25s", "--rate", "40/s", "--apply", v2, "--apply-at", "3s", "--json")
+	rep := s.report(out)
+	a, ok := rep["apply"].(map[string]any)
+	if !ok || a["exit_code"] != float64(0) || a["at_s"] != float64(3) || a["took_s"].(float64) <= 0 {
+		t.Fatalf("the apply in the report: %v", rep["apply"])
+	}
+	if !strings.HasSuffix(a["file"].(string), "stack.v2.yaml") {
+		t.Errorf("the apply names %v", a["file"])
+	}
+	if rep["requests"].(float64) < 900 {
+		t.Errorf("%v requests in 25 s at 40/s", rep["requests"])
+	}
+	// The live stack is the v2 file, exactly.
+	if _, errOut, code := s.run("plan", "-f", v2, "--detailed-exitcode"); code != 0 {
+		t.Errorf("plan of the applied file exited %d: %s", code, errOut)
+	}
 }

@@ -153,3 +153,18 @@ func undoStressLeftovers(ctx context.Context, stderr io.Writer, stack *spec.Stac
 	}
 	return nil
 }
+
+// stressLeftWarning tells plan's reader what a stress run that died left
+// in place: plan changes nothing, so it only says; apply undoes them
+// before it reads the live state.
+func stressLeftWarning(stack *spec.Stack) *plan.Warning {
+	left := stress.Left(stack.Name)
+	if len(left) == 0 {
+		return nil
+	}
+	w := &plan.Warning{Summary: fmt.Sprintf("a stress run that died left %d faults in place; stackctl apply (or stress --undo) undoes them before anything else", len(left))}
+	for _, a := range left {
+		w.Detail = append(w.Detail, a.Left())
+	}
+	return w
+}
