@@ -174,11 +174,13 @@ func runStress(ctx context.Context, cmd *cobra.Command, o stressOptions) error {
 	if err != nil {
 		return exitWith(exitFailure, err)
 	}
-	docker, err := dockerapi.New()
+	// One Docker client for everything: the status reader's.
+	reader, err := newStatusReader()
 	if err != nil {
-		return exitWith(exitFailure, fmt.Errorf("Docker client: %w", err))
+		return exitWith(exitFailure, err)
 	}
-	defer docker.Close()
+	defer reader.close()
+	docker := reader.docker
 	cutter := newCutter(docker)
 
 	undone, err := stress.UndoLeftovers(ctx, docker, cutter, stack.Name, o.undo)
@@ -195,11 +197,6 @@ func runStress(ctx context.Context, cmd *cobra.Command, o stressOptions) error {
 		return nil
 	}
 
-	reader, err := newStatusReader()
-	if err != nil {
-		return exitWith(exitFailure, err)
-	}
-	defer reader.close()
 	state, err := reader.observer.Observe(ctx, stack)
 	if err != nil {
 		return exitWith(exitFailure, fmt.Errorf("cannot read the live state of stack %s: %w", stack.Name, err))
