@@ -1,5 +1,7 @@
 package plan
 
+import "fmt"
+
 // FormatVersion is the version of the Plan's JSON form (docs/plan-json.md).
 // It changes only when a field changes meaning or disappears.
 const FormatVersion = 2
@@ -136,6 +138,11 @@ type Summary struct {
 	Change  int `json:"change"`
 	Replace int `json:"replace"`
 	Destroy int `json:"destroy"`
+}
+
+// String is "1 to add, 0 to change, 2 to replace, 0 to destroy".
+func (s Summary) String() string {
+	return fmt.Sprintf("%d to add, %d to change, %d to replace, %d to destroy", s.Add, s.Change, s.Replace, s.Destroy)
 }
 
 // Empty reports whether the plan changes nothing.

@@ -74,8 +74,7 @@ func (l *liveStack) Drifted(ctx context.Context) (bool, string, error) {
 	if p.Empty() {
 		return false, "", nil
 	}
-	s := p.Summary
-	return true, fmt.Sprintf("%d to add, %d to change, %d to replace, %d to destroy", s.Add, s.Change, s.Replace, s.Destroy), nil
+	return true, p.Summary.String(), nil
 }
 
 // Apply runs this stackctl's apply in a process of its own, as a user

@@ -54,9 +54,7 @@ func (h *human) render(p *plan.Plan) {
 	}
 	h.printf("\n")
 	h.warnings(p.Warnings)
-	s := p.Summary
-	h.printf("%sPlan:%s %d to add, %d to change, %d to replace, %d to destroy.\n",
-		h.c.bold, h.c.reset, s.Add, s.Change, s.Replace, s.Destroy)
+	h.printf("%sPlan:%s %s.\n", h.c.bold, h.c.reset, p.Summary)
 }
 
 // group writes a group's header and steps. What the steps wait for is said
