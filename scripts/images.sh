@@ -166,15 +166,12 @@ debian_mirror() {
 	printf '%s\n' "$mirror"
 }
 
-# nginx_rootfs DIR MIRROR: a minimal Debian $NGINX_SUITE with $NGINX_PACKAGE,
-# without what a container never reads. Its own source, the suite and the
-# package are the image's inputs hash, so editing this recipe rebuilds it.
-# (sid's nginx package is nginx itself: nginx-light is gone; without
-# recommends it adds only nginx-common, which holds /etc/nginx.)
-readonly NGINX_SUITE=sid NGINX_PACKAGE=nginx
-nginx_rootfs() {
-	local dir=$1 mirror=$2
-	quietly debootstrap --variant=minbase --include="$NGINX_PACKAGE" "$NGINX_SUITE" "$dir" "$mirror"
+# debian_rootfs DIR MIRROR SUITE PACKAGES: a minimal Debian SUITE with
+# PACKAGES (comma-separated; recommends stay out), without what a container
+# never reads.
+debian_rootfs() {
+	local dir=$1 mirror=$2 suite=$3 packages=$4
+	quietly debootstrap --variant=minbase --include="$packages" "$suite" "$dir" "$mirror"
 	rm -rf "${dir:?}"/var/lib/apt/lists/* "${dir:?}"/var/cache/apt/* "${dir:?}"/var/cache/debconf/*-old \
 		"${dir:?}"/usr/share/man/* "${dir:?}"/usr/share/info/* "${dir:?}"/usr/share/locale/* \
 		"${dir:?}"/usr/share/lintian "${dir:?}"/debootstrap
@@ -187,72 +184,55 @@ nginx_rootfs() {
 	rm -rf "${dir:?}"/dev/* "${dir:?}"/proc/* "${dir:?}"/sys/*
 }
 
-nginx_base_image() {
-	local inputs dir mirror
-	inputs=$({ declare -f nginx_rootfs; echo "$NGINX_SUITE $NGINX_PACKAGE"; } | hash_stdin)
-	needs_build "$NGINX_BASE_IMAGE" "$inputs" || return 0
+# debian_image IMAGE ROOTFS: builds IMAGE by `docker import` of the folder
+# the function ROOTFS (DIR MIRROR) fills with debootstrap. The source of
+# ROOTFS and of debian_rootfs is the image's inputs hash, so editing a
+# recipe rebuilds its image; the values a recipe reads (suite, packages)
+# come as the remaining arguments and are hashed too.
+debian_image() {
+	local image=$1 rootfs=$2 inputs dir mirror old start=$SECONDS
+	shift 2
+	inputs=$({ declare -f debian_rootfs "$rootfs"; echo "$*"; } | hash_stdin)
+	needs_build "$image" "$inputs" || return 0
 	command -v debootstrap >/dev/null || die "debootstrap is missing: run scripts/deps.sh (make deps) to install it"
-	[[ $(id -u) -eq 0 ]] || die "debootstrap needs root to build $NGINX_BASE_IMAGE: run 'sudo make images' once"
+	[[ $(id -u) -eq 0 ]] || die "debootstrap needs root to build $image: run 'sudo make images' once"
 	mirror=$(debian_mirror)
 	dir=$(mktemp -d "${TMPDIR:-/tmp}/stackctl-rootfs.XXXXXX")
 	scratch_dirs+=("$dir")
-	log "building $NGINX_BASE_IMAGE with debootstrap from the apt mirror this machine uses (about a minute)"
-	nginx_rootfs "$dir" "$mirror"
-	local old
-	old=$(docker image inspect -f '{{.Id}}' "$NGINX_BASE_IMAGE" 2>/dev/null || true)
+	log "building $image with debootstrap from the apt mirror this machine uses (a minute or more)"
+	"$rootfs" "$dir" "$mirror"
+	old=$(docker image inspect -f '{{.Id}}' "$image" 2>/dev/null || true)
+	# A command to run is the user's (the LB's, internal/boxes'), not the
+	# image's: the image only holds the software.
 	tar --numeric-owner --one-file-system -C "$dir" -c . |
 		quietly docker import \
 			--change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
 			--change "LABEL $LABEL=$inputs" \
-			- "$NGINX_BASE_IMAGE"
-	drop_replaced "$NGINX_BASE_IMAGE" "$old"
+			- "$image"
+	drop_replaced "$image" "$old"
+	log "built $image in $((SECONDS - start)) s"
 }
+
+# nginx-base: sid's nginx (nginx >= 1.27.3 resolves upstream servers at run
+# time). sid's nginx package is nginx itself: nginx-light is gone; without
+# recommends it adds only nginx-common, which holds /etc/nginx.
+readonly NGINX_SUITE=sid NGINX_PACKAGE=nginx
+nginx_rootfs() { debian_rootfs "$1" "$2" "$NGINX_SUITE" "$NGINX_PACKAGE"; }
+nginx_base_image() { debian_image "$NGINX_BASE_IMAGE" nginx_rootfs "$NGINX_SUITE" "$NGINX_PACKAGE"; }
 
 # --- box -----------------------------------------------------------------------
 
-# box_rootfs DIR MIRROR: a minimal Debian $BOX_SUITE with a Docker engine, for
-# the test machines of `make boxes` (docs/boxes.md). docker.io brings
-# containerd, runc and iptables with it; tini is its init for the containers
-# inside. Recommends stay out (no apparmor, git, xz). Like nginx_rootfs, its
-# own source, the suite and the packages are the inputs hash.
+# box: a Docker engine, for the test machines of `make boxes`
+# (docs/boxes.md). docker.io brings containerd, runc and iptables with it;
+# tini is its init for the containers inside. Recommends stay out (no
+# apparmor, git, xz).
 readonly BOX_SUITE=bookworm BOX_PACKAGES=docker.io,iptables,procps
 box_rootfs() {
-	local dir=$1 mirror=$2
-	quietly debootstrap --variant=minbase --include="$BOX_PACKAGES" "$BOX_SUITE" "$dir" "$mirror"
-	rm -rf "${dir:?}"/var/lib/apt/lists/* "${dir:?}"/var/cache/apt/* "${dir:?}"/var/cache/debconf/*-old \
-		"${dir:?}"/usr/share/man/* "${dir:?}"/usr/share/info/* "${dir:?}"/usr/share/locale/* \
-		"${dir:?}"/usr/share/lintian "${dir:?}"/debootstrap
-	find "${dir:?}"/var/log -type f -delete
-	find "${dir:?}"/usr/share/doc -mindepth 1 ! -name copyright ! -type d -delete
-	find "${dir:?}"/usr/share/doc -mindepth 1 -type d -empty -delete
+	debian_rootfs "$1" "$2" "$BOX_SUITE" "$BOX_PACKAGES"
 	# The engine's state starts empty: a box is a fresh machine every time.
-	rm -rf "${dir:?}"/var/lib/docker/* "${dir:?}"/var/lib/containerd/*
-	rm -rf "${dir:?}"/dev/* "${dir:?}"/proc/* "${dir:?}"/sys/*
+	rm -rf "${1:?}"/var/lib/docker/* "${1:?}"/var/lib/containerd/*
 }
-
-box_image() {
-	local inputs dir mirror start=$SECONDS
-	inputs=$({ declare -f box_rootfs; echo "$BOX_SUITE $BOX_PACKAGES"; } | hash_stdin)
-	needs_build "$BOX_IMAGE" "$inputs" || return 0
-	command -v debootstrap >/dev/null || die "debootstrap is missing: run scripts/deps.sh (make deps) to install it"
-	[[ $(id -u) -eq 0 ]] || die "debootstrap needs root to build $BOX_IMAGE: run 'sudo make images' once"
-	mirror=$(debian_mirror)
-	dir=$(mktemp -d "${TMPDIR:-/tmp}/stackctl-rootfs.XXXXXX")
-	scratch_dirs+=("$dir")
-	log "building $BOX_IMAGE with debootstrap from the apt mirror this machine uses (about a minute)"
-	box_rootfs "$dir" "$mirror"
-	local old
-	old=$(docker image inspect -f '{{.Id}}' "$BOX_IMAGE" 2>/dev/null || true)
-	# The command that starts its engine is the box recipe's (internal/boxes),
-	# not the image's: the image only holds the software.
-	tar --numeric-owner --one-file-system -C "$dir" -c . |
-		quietly docker import \
-			--change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
-			--change "LABEL $LABEL=$inputs" \
-			- "$BOX_IMAGE"
-	drop_replaced "$BOX_IMAGE" "$old"
-	log "built $BOX_IMAGE in $((SECONDS - start)) s"
-}
+box_image() { debian_image "$BOX_IMAGE" box_rootfs "$BOX_SUITE" "$BOX_PACKAGES"; }
 
 # --- nginx ---------------------------------------------------------------------
 
