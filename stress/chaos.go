@@ -126,6 +126,42 @@ func ParseChaos(values []string, run time.Duration) ([]Fault, error) {
 	return faults, nil
 }
 
+// Chaos reads every --chaos value: the faults ParseChaos reads, and
+// random=N (N faults drawn by RandomFaults from seed over a stack of the
+// given number of workers; "random" alone is random=3).
+func Chaos(values []string, run time.Duration, seed uint64, workers int) ([]Fault, error) {
+	var fixed []string
+	random := 0
+	for _, v := range values {
+		for _, one := range strings.Split(v, ",") {
+			one = strings.TrimSpace(one)
+			n, ok := strings.CutPrefix(one, "random")
+			if !ok {
+				fixed = append(fixed, one)
+				continue
+			}
+			count := 3
+			if n != "" {
+				c, err := strconv.Atoi(strings.TrimPrefix(n, "="))
+				if err != nil || c < 1 || !strings.HasPrefix(n, "=") {
+					return nil, fmt.Errorf("--chaos %q: random=N with N at least 1", one)
+				}
+				count = c
+			}
+			random += count
+		}
+	}
+	faults, err := ParseChaos(fixed, run)
+	if err != nil {
+		return nil, err
+	}
+	if random > 0 {
+		faults = append(faults, RandomFaults(seed, random, run, workers)...)
+		SortFaults(faults)
+	}
+	return faults, nil
+}
+
 func parseFault(s string, run time.Duration) (Fault, error) {
 	head, when, hasWhen := strings.Cut(s, "@")
 	name, arg, hasArg := strings.Cut(head, "=")

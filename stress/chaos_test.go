@@ -115,3 +115,21 @@ func TestVictimsRepeatFromTheSeedAndSkipBusyWorkers(t *testing.T) {
 		t.Errorf("6 asked, 4 free: got %v", got)
 	}
 }
+
+func TestChaosDrawsRandomFaultsFromTheSeed(t *testing.T) {
+	run := time.Minute
+	got, err := Chaos([]string{"kill=1@5s,random=2", "random"}, run, 9, 12)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := append([]Fault{{Kind: Kill, Count: 1, At: 5 * time.Second}}, RandomFaults(9, 5, run, 12)...)
+	SortFaults(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("got %v, want kill=1@5s and the 5 faults seed 9 draws: %v", got, want)
+	}
+	for _, bad := range []string{"random=0", "random=x", "random@5s", "randomly"} {
+		if _, err := Chaos([]string{bad}, run, 9, 12); err == nil || !strings.Contains(err.Error(), "random=N with N at least 1") {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+}

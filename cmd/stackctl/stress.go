@@ -224,7 +224,7 @@ func runStress(ctx context.Context, cmd *cobra.Command, o stressOptions) error {
 	if !stack.Consul.Managed() {
 		objects.Consul = nil
 	}
-	faults, err := o.faults(objects, seed)
+	faults, err := stress.Chaos(o.chaos, o.duration, seed, len(objects.Workers))
 	if err != nil {
 		return exitWith(exitFailure, err)
 	}
@@ -298,39 +298,6 @@ func (o stressOptions) loadSettings() (stress.Load, error) {
 		return l, usageError{err}
 	}
 	return l, nil
-}
-
-// faults reads --chaos, drawing random=N faults from the seed.
-func (o stressOptions) faults(objects stress.Objects, seed uint64) ([]stress.Fault, error) {
-	var fixed []string
-	random := 0
-	for _, v := range o.chaos {
-		for _, one := range strings.Split(v, ",") {
-			one = strings.TrimSpace(one)
-			if n, ok := strings.CutPrefix(one, "random"); ok {
-				count := 3
-				if n != "" {
-					c, err := strconv.Atoi(strings.TrimPrefix(n, "="))
-					if err != nil || c < 1 || !strings.HasPrefix(n, "=") {
-						return nil, usageError{fmt.Errorf("--chaos %q: random=N with N at least 1", one)}
-					}
-					count = c
-				}
-				random += count
-				continue
-			}
-			fixed = append(fixed, one)
-		}
-	}
-	faults, err := stress.ParseChaos(fixed, o.duration)
-	if err != nil {
-		return nil, usageError{err}
-	}
-	if random > 0 {
-		faults = append(faults, stress.RandomFaults(seed, random, o.duration, len(objects.Workers))...)
-		stress.SortFaults(faults)
-	}
-	return faults, nil
 }
 
 func describeLoad(l stress.Load) string {
