@@ -187,9 +187,7 @@ func runStress(ctx context.Context, cmd *cobra.Command, o stressOptions) error {
 	if err != nil {
 		return exitWith(exitFailure, err)
 	}
-	if len(undone) > 0 {
-		fmt.Fprintf(stderr, "stackctl: undid what a stress run that died left on stack %s: %s\n", stack.Name, stress.Describe(undone))
-	}
+	reportUndone(stderr, stack, undone)
 	if o.undo {
 		if len(undone) == 0 {
 			fmt.Fprintf(stderr, "stackctl: no stress run left anything on stack %s\n", stack.Name)
@@ -219,7 +217,7 @@ func runStress(ctx context.Context, cmd *cobra.Command, o stressOptions) error {
 		return runFindMax(ctx, stdout, o, stack, load, seed, meter, logf)
 	}
 
-	live := &liveStack{stack: stack, file: o.file, reader: reader, stderr: stderr}
+	live := &liveStack{stack: stack, file: o.file, reader: reader}
 	objects := stress.ObjectsOf(stack.NetworkName(), stack.ConsulContainerName(), stack.LBContainerName(), workerNames(stack), state)
 	if !stack.Consul.Managed() {
 		objects.Consul = nil

@@ -22,7 +22,6 @@ type liveStack struct {
 	stack  *spec.Stack
 	file   stackFile
 	reader *statusReader
-	stderr io.Writer
 }
 
 var _ stress.Stack = (*liveStack)(nil)
@@ -147,10 +146,15 @@ func undoStressLeftovers(ctx context.Context, stderr io.Writer, stack *spec.Stac
 	if err != nil {
 		return err
 	}
+	reportUndone(stderr, stack, undone)
+	return nil
+}
+
+// reportUndone says what was undone of a dead stress run's faults.
+func reportUndone(stderr io.Writer, stack *spec.Stack, undone []stress.Active) {
 	if len(undone) > 0 {
 		fmt.Fprintf(stderr, "stackctl: undid what a stress run that died left on stack %s: %s\n", stack.Name, stress.Describe(undone))
 	}
-	return nil
 }
 
 // stressLeftWarning tells plan's reader what a stress run that died left
