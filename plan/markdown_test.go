@@ -2,6 +2,7 @@ package plan_test
 
 import (
 	"bytes"
+	"os"
 	"strings"
 	"testing"
 
@@ -24,7 +25,7 @@ func markdown(t *testing.T, p *plan.Plan, o views.MarkdownOptions) string {
 // No env value reaches a pull request, secret or not: neither of a
 // changed variable, nor of a new worker's.
 func TestMarkdownNeverShowsEnvValues(t *testing.T) {
-	for _, name := range []string{"env_change", "unfinished_apply", "secrets_masked", "secrets_masked_create"} {
+	for _, name := range []string{"env_change", "update_2_workers", "unfinished_apply", "secrets_masked", "secrets_masked_create"} {
 		sc := scenarioNamed(t, name)
 		md := markdown(t, observeAndCompute(t, sc), views.MarkdownOptions{})
 		for _, value := range []string{`"8"`, "`8`", "`9`", "debug", secretOld, secretNew} {
@@ -170,5 +171,20 @@ func TestMarkdownLeavesOutADiffTooLongForTheComment(t *testing.T) {
 	if len(md) > views.MarkdownLimit || !strings.Contains(md, "1 step shown without its changes") ||
 		!strings.Contains(md, "_left out: the comment would be too long_") || !strings.Contains(md, "| worker `z` (") {
 		t.Errorf("%d bytes:\n%.3000s", len(md), md)
+	}
+}
+
+// docs/plan-markdown.md shows the golden file's example as it is.
+func TestMarkdownDocShowsTheGoldenExample(t *testing.T) {
+	doc, err := os.ReadFile("../docs/plan-markdown.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	example, err := os.ReadFile("testdata/update_2_workers.md.golden")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(doc, append([]byte("````markdown\n"), example...)) {
+		t.Error("docs/plan-markdown.md does not show testdata/update_2_workers.md.golden as it is: copy it in")
 	}
 }
