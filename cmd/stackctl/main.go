@@ -121,6 +121,8 @@ Exit codes: 0 success, 1 error or invalid stack file, 2 plan has changes
 		newDestroyCmd(),
 		newUnlockCmd(),
 		newStatusCmd(),
+		newReconcileCmd(),
+		newHistoryCmd(),
 		newEnvsCmd(),
 		newDiffCmd(),
 		newPromoteCmd(),
