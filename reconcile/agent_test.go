@@ -425,3 +425,49 @@ func (r *racingKV) KVCAS(ctx context.Context, key string, value []byte, index ui
 	}
 	return r.fakeKV.KVCAS(ctx, key, value, index)
 }
+
+// peekingRepo is a fakeRepo whose ref can be read without a fetch.
+type peekingRepo struct{ *fakeRepo }
+
+func (r peekingRepo) Peek(context.Context) (string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.head, nil
+}
+
+// TestANewCommitWakesTheAgentBeforeTheInterval: with a Peeker source the
+// agent applies a new commit a peek after it lands, not an interval later.
+func TestANewCommitWakesTheAgentBeforeTheInterval(t *testing.T) {
+	r := newRig()
+	a := r.agent(func(c *Config) {
+		c.Source, c.Interval, c.PeekEvery = peekingRepo{r.repo}, time.Hour, time.Second
+	})
+	r.repo.commit("v1", stackYAML(2, "app:v1"))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- a.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	waitFor(t, func() bool { return len(r.deploy.applied()) == 1 })
+
+	r.repo.commit("v2", stackYAML(3, "app:v1"))
+	start := r.clock.Now()
+	waitFor(t, func() bool {
+		r.clock.Advance(time.Second)
+		return len(r.deploy.applied()) == 2
+	})
+	if took := r.clock.Now().Sub(start); took >= time.Hour {
+		t.Errorf("the new commit was applied %s after it landed; want within a few peeks", took)
+	}
+}
+
+// waitFor polls cond for up to 10 s of real time.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 10s")
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}

@@ -14,7 +14,7 @@ import (
 )
 
 // Checkout writes the tree of commit (its Dir folder only) into
-// trees/<ref and folder>/<commit> and returns that folder, in which the
+// trees/<ref, folder and environment>/<commit> and returns that folder, in which the
 // stack file is at its path in the repository. It is written under a
 // temporary name and renamed, so a folder that exists is complete, and a
 // commit checked out before is not written again.

@@ -34,6 +34,10 @@ type GitOptions struct {
 	// Cache holds the caches of every followed repository; "":
 	// DefaultCache().
 	Cache string
+	// Env is the environment the stack is loaded for: the checkouts of
+	// agents of two environments of one stack file stay apart, as each
+	// removes all but its own last good one.
+	Env string
 
 	// SSHKey is the private key file of an ssh URL (a deploy key), with its
 	// passphrase if it has one; without it, the SSH agent's keys.
@@ -58,7 +62,7 @@ type GitSource struct {
 	repo     *git.Repository
 	auth     transport.AuthMethod
 	root     string // <Cache>/<hash of the URL>
-	trees    string // this ref's and folder's checkouts
+	trees    string // the checkouts of this ref, folder and environment
 	lock     *cacheLock
 	ref      plumbing.ReferenceName // the remote ref, once a fetch found it
 }
@@ -101,7 +105,7 @@ func OpenGit(opts GitOptions) (*GitSource, error) {
 	}
 	g := &GitSource{opts: opts, endpoint: ep, auth: auth}
 	g.root = filepath.Join(opts.Cache, hashOf(remoteURL(ep)))
-	g.trees = filepath.Join(g.root, "trees", hashOf(opts.Ref+"\x00"+cleanDir(opts.Dir)))
+	g.trees = filepath.Join(g.root, "trees", hashOf(opts.Ref+"\x00"+cleanDir(opts.Dir)+"\x00"+opts.Env))
 	if err := os.MkdirAll(g.trees, 0o700); err != nil {
 		return nil, fmt.Errorf("cache folder: %w", err)
 	}

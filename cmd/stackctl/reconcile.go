@@ -137,7 +137,7 @@ func (o reconcileOptions) check() error {
 func runReconcile(ctx context.Context, stdout io.Writer, o reconcileOptions) error {
 	log := newLogLines(stdout)
 	src, err := reconcile.OpenGit(reconcile.GitOptions{
-		Repo: o.repo, Ref: o.ref, Dir: path.Dir(o.path), Cache: o.cache,
+		Repo: o.repo, Ref: o.ref, Dir: path.Dir(o.path), Cache: o.cache, Env: o.env,
 		SSHKey: o.sshKey, SSHKeyPassphrase: os.Getenv(envSSHPassphrase), KnownHosts: o.knownHosts,
 		Token: os.Getenv(o.tokenEnv),
 	})
