@@ -326,8 +326,8 @@ func TestBadImageRollsBackToTheSameContainers(t *testing.T) {
 			if !errors.As(r.Err, &np) {
 				t.Errorf("error %v, want NotPassingError", r.Err)
 			}
-			if r.RollbackErr != nil || len(r.RolledBack) == 0 {
-				t.Errorf("rolled back %v, errors %v", r.RolledBack, r.RollbackErr)
+			if r.RollbackErr != nil || len(r.RolledBack) == 0 || !r.Restored {
+				t.Errorf("rolled back %v, errors %v, restored %t", r.RolledBack, r.RollbackErr, r.Restored)
 			}
 			if after := w.snapshot(); after != before {
 				t.Errorf("state after rollback differs:\n%s", diffLines(before, after))
@@ -339,12 +339,29 @@ func TestBadImageRollsBackToTheSameContainers(t *testing.T) {
 	}
 }
 
+// A rollback that could not undo a step leaves the stack as it is now,
+// not as it was: the report does not call it restored.
+func TestRollbackThatFailsIsNotRestored(t *testing.T) {
+	w := testWorld()
+	mustApply(t, w, stackFile(t, 2, "primes:v1", "stop-first", "rollback", 2))
+	w.failOn["register:unit-web-1"] = errors.New("consul says no")
+	r, _ := w.apply(t, stackFile(t, 2, "primes:bad", "stop-first", "rollback", 2), Options{Lock: true})
+	if r.OK() || r.RollbackErr == nil || r.Restored {
+		t.Fatalf("error %v, rollback errors %v, restored %t; want a rollback that failed", r.Err, r.RollbackErr, r.Restored)
+	}
+	var b strings.Builder
+	_ = r.Write(&b)
+	if !strings.Contains(b.String(), "Could NOT roll back") || !strings.Contains(b.String(), "consul says no") {
+		t.Errorf("report does not say what could not be rolled back:\n%s", b.String())
+	}
+}
+
 func TestPauseLeavesPartialStateAndSaysSo(t *testing.T) {
 	w := testWorld()
 	mustApply(t, w, stackFile(t, 4, "primes:v1", "start-first", "pause", 2))
 	r, _ := w.apply(t, stackFile(t, 4, "primes:bad", "start-first", "pause", 2), Options{Lock: true})
-	if r.OK() || !r.Paused || len(r.RolledBack) != 0 {
-		t.Fatalf("report: ok %t paused %t rolled back %v", r.OK(), r.Paused, r.RolledBack)
+	if r.OK() || !r.Paused || len(r.RolledBack) != 0 || r.Restored {
+		t.Fatalf("report: ok %t paused %t rolled back %v restored %t", r.OK(), r.Paused, r.RolledBack, r.Restored)
 	}
 	var b strings.Builder
 	_ = r.Write(&b)
@@ -379,8 +396,8 @@ func TestFailureAtEveryStepRollsBackExactly(t *testing.T) {
 		if !errors.Is(r.Err, ErrInjected) {
 			t.Fatalf("step %d: error %v, want the injected one", n, r.Err)
 		}
-		if r.RollbackErr != nil {
-			t.Errorf("step %d: rollback errors: %v", n, r.RollbackErr)
+		if r.RollbackErr != nil || !r.Restored {
+			t.Errorf("step %d: rollback errors: %v, restored %t", n, r.RollbackErr, r.Restored)
 		}
 		if after := w.snapshot(); after != before {
 			t.Fatalf("after a failure at step %d the state differs:\n%s", n, diffLines(before, after))
@@ -651,8 +668,8 @@ func TestLostLockStopsAndRollsBack(t *testing.T) {
 	before := w.snapshot()
 	loser := &lockLoser{lose: func() { w.loseLock("stackctl/unit/lock", nil) }}
 	r, _ := w.apply(t, stackFile(t, 4, "primes:v2", "start-first", "rollback", 1), Options{Lock: true, Progress: loser})
-	if !errors.Is(r.Err, ErrLockLost) || r.RollbackErr != nil || len(r.RolledBack) == 0 {
-		t.Fatalf("error %v, rollback %v (%d undone), want ErrLockLost and a rollback", r.Err, r.RollbackErr, len(r.RolledBack))
+	if !errors.Is(r.Err, ErrLockLost) || r.RollbackErr != nil || len(r.RolledBack) == 0 || !r.Restored {
+		t.Fatalf("error %v, rollback %v (%d undone, restored %t), want ErrLockLost and a rollback", r.Err, r.RollbackErr, len(r.RolledBack), r.Restored)
 	}
 	if after := w.snapshot(); after != before {
 		t.Errorf("after the lost lock the state differs:\n%s", diffLines(before, after))
@@ -676,8 +693,8 @@ func TestLostLockTakenByAnotherLeavesTheJournal(t *testing.T) {
 	before := w.snapshot()
 	loser := &lockLoser{lose: func() { w.loseLock("stackctl/unit/lock", []byte(`{"holder":"bob"}`)) }}
 	r, _ := w.apply(t, stackFile(t, 4, "primes:v2", "start-first", "rollback", 1), Options{Lock: true, Progress: loser})
-	if !errors.Is(r.Err, ErrLockLost) || r.RollbackErr == nil || len(r.RolledBack) != 0 {
-		t.Fatalf("error %v, rollback %v (%d undone), want ErrLockLost and no rollback", r.Err, r.RollbackErr, len(r.RolledBack))
+	if !errors.Is(r.Err, ErrLockLost) || r.RollbackErr == nil || len(r.RolledBack) != 0 || r.Restored {
+		t.Fatalf("error %v, rollback %v (%d undone, restored %t), want ErrLockLost and no rollback", r.Err, r.RollbackErr, len(r.RolledBack), r.Restored)
 	}
 	if !strings.Contains(r.RollbackErr.Error(), "bob") {
 		t.Errorf("rollback error %v does not name the new holder", r.RollbackErr)

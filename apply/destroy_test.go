@@ -81,7 +81,7 @@ func TestFailedDestroyIsNotRolledBackAndTheNextOneFinishes(t *testing.T) {
 	mustApply(t, w, s)
 	w.failOn["remove:unit-web-2"] = errors.New("engine says no")
 	r := w.destroy(t, s, Options{})
-	if r.OK() || !r.ForwardOnly || len(r.RolledBack) != 0 || r.RollbackErr != nil {
+	if r.OK() || !r.ForwardOnly || len(r.RolledBack) != 0 || r.RollbackErr != nil || r.Restored {
 		t.Fatalf("report %+v, want a failure left as it is", r)
 	}
 	var b strings.Builder

@@ -456,8 +456,8 @@ func TestNeverPassingImageRollsBackToTheSameContainers(t *testing.T) {
 	time.Sleep(time.Second)
 	l.stop()
 	t.Logf("apply of the bad image:\n%s", tail(out, 14))
-	if code != 1 {
-		t.Fatalf("apply exited %d, want 1", code)
+	if code != 3 {
+		t.Fatalf("apply exited %d, want 3 (failed and rolled back)", code)
 	}
 	for _, want := range []string{"did not pass its health check", "Rolled back", "as it was before"} {
 		if !strings.Contains(out, want) {

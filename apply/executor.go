@@ -250,6 +250,7 @@ func (e *Executor) fail(ctx context.Context, st *runState, err error, r *Report)
 			}
 		}
 	}
+	r.Restored = r.RollbackErr == nil
 }
 
 // pauses reports whether a failure leaves partial state in place: only when

@@ -116,8 +116,8 @@ func TestWholeNginxConfServesAndARejectedChangeFailsFast(t *testing.T) {
 	s.useTemplate(wholeTemplate(t, true))
 	out, code, took := s.applyWithin(rejectWithin)
 	t.Logf("apply of a rejected template failed after %s:\n%s", took.Round(time.Millisecond), tail(out, 12))
-	if code != 1 {
-		t.Fatalf("apply exited %d, want 1", code)
+	if code != 3 {
+		t.Fatalf("apply exited %d, want 3 (failed and rolled back)", code)
 	}
 	if !strings.Contains(out, `unknown directive "proxy_pass_everything" in /etc/nginx/nginx.conf`) {
 		t.Errorf("apply output does not quote nginx's message:\n%s", out)
@@ -148,8 +148,8 @@ func TestFirstApplyOfARejectedWholeConfigFailsFast(t *testing.T) {
 	// checks (about 7 s here) before the LB's verdict can be final.
 	out, code, took := s.applyWithin(rejectWithin + 20*time.Second)
 	t.Logf("first apply of a rejected template failed after %s:\n%s", took.Round(time.Millisecond), tail(out, 12))
-	if code != 1 {
-		t.Fatalf("apply exited %d, want 1", code)
+	if code != 3 {
+		t.Fatalf("apply exited %d, want 3 (failed and rolled back)", code)
 	}
 	if !strings.Contains(out, `unknown directive "proxy_pass_everything" in /etc/nginx/nginx.conf`) {
 		t.Errorf("apply output does not quote nginx's message:\n%s", out)

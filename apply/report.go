@@ -28,6 +28,11 @@ type Report struct {
 	RollbackErr error
 	// ForwardOnly: a destroy failed, and a destroy is never rolled back.
 	ForwardOnly bool
+	// Restored: the apply failed and its rollback undid every step it had
+	// done (there may have been none), journal included: the stack is as
+	// it was before. False when it succeeded, paused, was a destroy, or
+	// could not roll back in full.
+	Restored bool
 	// Cleanup is what went wrong removing kept containers after success.
 	Cleanup error
 	// Recovered says what Prepare did with an unfinished apply.

@@ -176,15 +176,16 @@ func TestSecretsNeverShown(t *testing.T) {
 			t.Fatal(err)
 		}
 		p := plan.Compute(sc.desired, state)
-		var human, colour, js bytes.Buffer
+		var human, colour, js, md bytes.Buffer
 		views.Human(&human, p, false)
 		views.Human(&colour, p, true)
 		views.JSON(&js, p)
+		views.Markdown(&md, p, views.MarkdownOptions{Fingerprint: plan.Fingerprint(state)})
 		file, _ := json.Marshal(plan.NewFile(p, "stack.yaml", []byte("x"), nil, state))
 		labels, _ := json.Marshal(plan.WorkerLabels(sc.desired, web(sc.desired), 1))
 		observed, _ := json.Marshal(state)
 		for what, out := range map[string]string{
-			"human": human.String(), "colour": colour.String(), "json": js.String(),
+			"human": human.String(), "colour": colour.String(), "json": js.String(), "markdown": md.String(),
 			"plan file": string(file), "labels": string(labels), "observed labels": string(observed),
 		} {
 			for _, secret := range []string{secretOld, secretNew} {

@@ -54,15 +54,19 @@ func TestGoldenDestroyPlans(t *testing.T) {
 				t.Fatalf("observe: %v", err)
 			}
 			p := plan.ComputeDestroy(sc.desired, state)
-			var human, js bytes.Buffer
+			var human, js, md bytes.Buffer
 			if err := views.Human(&human, p, false); err != nil {
 				t.Fatal(err)
 			}
 			if err := views.JSON(&js, p); err != nil {
 				t.Fatal(err)
 			}
+			if err := views.Markdown(&md, p, views.MarkdownOptions{Fingerprint: plan.Fingerprint(state)}); err != nil {
+				t.Fatal(err)
+			}
 			golden.Assert(t, sc.name+".txt.golden", human.Bytes())
 			golden.Assert(t, sc.name+".json.golden", js.Bytes())
+			golden.Assert(t, sc.name+".md.golden", md.Bytes())
 		})
 	}
 }

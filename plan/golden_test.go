@@ -13,12 +13,16 @@ import (
 func TestGoldenPlans(t *testing.T) {
 	for _, sc := range scenarios() {
 		t.Run(sc.name, func(t *testing.T) {
-			p := observeAndCompute(t, sc)
-			var human, js bytes.Buffer
+			state := observe(t, sc)
+			p := plan.Compute(sc.desired, state)
+			var human, js, md bytes.Buffer
 			if err := views.Human(&human, p, false); err != nil {
 				t.Fatal(err)
 			}
 			if err := views.JSON(&js, p); err != nil {
+				t.Fatal(err)
+			}
+			if err := views.Markdown(&md, p, views.MarkdownOptions{Fingerprint: plan.Fingerprint(state)}); err != nil {
 				t.Fatal(err)
 			}
 			if bytes.Contains(human.Bytes(), []byte("\x1b[")) {
@@ -26,6 +30,7 @@ func TestGoldenPlans(t *testing.T) {
 			}
 			golden.Assert(t, sc.name+".txt.golden", human.Bytes())
 			golden.Assert(t, sc.name+".json.golden", js.Bytes())
+			golden.Assert(t, sc.name+".md.golden", md.Bytes())
 		})
 	}
 }
@@ -41,11 +46,16 @@ func TestGoldenColour(t *testing.T) {
 
 func observeAndCompute(t *testing.T, sc scenario) *plan.Plan {
 	t.Helper()
+	return plan.Compute(sc.desired, observe(t, sc))
+}
+
+func observe(t *testing.T, sc scenario) *plan.State {
+	t.Helper()
 	state, err := sc.world().Observer().Observe(context.Background(), sc.desired)
 	if err != nil {
 		t.Fatalf("observe: %v", err)
 	}
-	return plan.Compute(sc.desired, state)
+	return state
 }
 
 func scenarioNamed(t *testing.T, name string) scenario {

@@ -222,6 +222,12 @@ http {
 		}), func() *planfake.World { return planfake.Running(primes(2)) }},
 		{"lb_removed", primes(2, func(s *spec.Stack) { s.LB = nil }), func() *planfake.World { return planfake.Running(primes(2)) }},
 		{"rolling_update_8_by_4", primes(8, v2, newTemplate), running(primes(8))},
+		// The example of docs/plan-markdown.md: a new image and an env
+		// change, one worker at a time.
+		{"update_2_workers", primes(2, v2, func(s *spec.Stack) {
+			web(s).Update.Parallelism = 1
+			web(s).Env = []spec.EnvVar{{Name: "PRIME_DIGITS", Value: "9"}}
+		}), running(primes(2))},
 		{"kept_worker_replaced", primes(2, v2), func() *planfake.World {
 			// An interrupted apply left slot 2 only its old container,
 			// kept under another name: the slot's replace takes its place.

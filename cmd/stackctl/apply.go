@@ -41,7 +41,8 @@ func newApplyCmd() *cobra.Command {
 		Long: `Apply makes the live stack match the stack file: it plans, shows the plan,
 asks for confirmation (unless --auto-approve) and carries it out in a safe
 order, gated on health. New workers pass their checks before old ones leave
-the load balancer; if anything fails, everything is put back as it was.
+the load balancer; if anything fails, everything is put back as it was, and
+apply exits 3 (1 for any other error, a rollback that failed included).
 
 Given a PLAN file saved by "stackctl plan -out", apply carries out exactly
 that plan without asking, and refuses it if the live state moved since it was
@@ -313,8 +314,8 @@ func applyStack(ctx context.Context, in io.Reader, out io.Writer, view applyView
 	return nil
 }
 
-// execute runs p, shows its report and turns a failed run into exit 1; apply
-// and destroy end the same way.
+// execute runs p, shows its report and turns a failed run into its exit
+// code; apply and destroy end the same way.
 func (s *applySession) execute(ctx context.Context, p *plan.Plan) error {
 	s.view.starting()
 	report := s.exec.Run(ctx, p, s.state)
@@ -322,9 +323,21 @@ func (s *applySession) execute(ctx context.Context, p *plan.Plan) error {
 		return exitWith(exitFailure, err)
 	}
 	if !report.OK() {
-		return exitWith(exitFailure, s.view.failure(report))
+		return exitWith(failureExit(report), s.view.failure(report))
 	}
 	return nil
+}
+
+// failureExit is the exit code of a failed run: exitRolledBack when the
+// rollback put the stack back as it was, so that CI can tell "nothing
+// changed" from a stack left in an unknown state; exitFailure for a run
+// that paused, a destroy (never rolled back), a rollback that failed too,
+// or a run that stopped before it changed anything (a lock, a journal).
+func failureExit(r *apply.Report) int {
+	if r.Restored {
+		return exitRolledBack
+	}
+	return exitFailure
 }
 
 // confirm asks for "yes", as Terraform does. Without a terminal to ask on it

@@ -378,12 +378,12 @@ func TestApplyJSON(t *testing.T) {
 	before := s.owned()
 	s.write(images.PrimesBad, 2, "3s")
 	out, errOut, code = s.run("apply", "-f", s.file, "--auto-approve", "--json")
-	if code != 1 || !strings.Contains(errOut, "failed") {
-		t.Fatalf("apply --json of a never-passing image: exit %d, stderr %q; want 1 and why\n%s", code, errOut, out)
+	if code != exitRolledBack || !strings.Contains(errOut, "failed") {
+		t.Fatalf("apply --json of a never-passing image: exit %d, stderr %q; want %d (rolled back) and why\n%s", code, errOut, exitRolledBack, out)
 	}
 	events = jsonLines(t, out)
 	last = events[len(events)-1]
-	if events[0]["type"] != "plan" || last["type"] != "report" || last["ok"] != false ||
+	if events[0]["type"] != "plan" || last["type"] != "report" || last["ok"] != false || last["restored"] != true ||
 		len(last["rolled_back"].([]any)) == 0 || len(last["failed"].([]any)) == 0 || len(last["rollback_errors"].([]any)) != 0 {
 		t.Fatalf("failed apply's report: %v\n%s", last, out)
 	}

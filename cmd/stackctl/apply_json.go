@@ -111,6 +111,7 @@ type reportEvent struct {
 	RolledBack     []string     `json:"rolled_back"`
 	RollbackErrors []string     `json:"rollback_errors"`
 	Paused         bool         `json:"paused"`
+	Restored       bool         `json:"restored"`
 	CleanupErrors  []string     `json:"cleanup_errors"`
 }
 
@@ -207,6 +208,7 @@ func (j *jsonProgress) showReport(r *apply.Report) error {
 		RolledBack:     nonNil(r.RolledBack),
 		RollbackErrors: nonNil(apply.ErrorLines(r.RollbackErr)),
 		Paused:         r.Paused,
+		Restored:       r.Restored,
 		CleanupErrors:  nonNil(apply.ErrorLines(r.Cleanup)),
 	})
 	return j.writeErr()

@@ -24,6 +24,9 @@ const (
 	exitOK      = 0 // success; for plan --detailed-exitcode: no changes
 	exitFailure = 1 // an error, or an invalid stack file
 	exitChanges = 2 // plan --detailed-exitcode: the plan has changes
+	// exitRolledBack: apply failed and was rolled back; the stack is as
+	// it was before. A rollback that failed too is exitFailure.
+	exitRolledBack = 3
 )
 
 func main() {
@@ -102,7 +105,8 @@ Environment:
   NO_COLOR           set to anything to turn colour off
 
 Exit codes: 0 success, 1 error or invalid stack file, 2 plan has changes
-(with --detailed-exitcode).`,
+(with --detailed-exitcode), 3 apply failed and was rolled back (the stack is
+as it was before).`,
 		Example: `  stackctl validate -f stack.example.yaml
   stackctl plan -f stack.yaml -out primes.plan
   stackctl apply primes.plan

@@ -90,7 +90,7 @@ func TestEveryCommandHasHelpAndExamples(t *testing.T) {
 	root := newRootCmd()
 	flags := map[string][]string{
 		"validate": {"file"},
-		"plan":     {"file", "out", "json", "detailed-exitcode"},
+		"plan":     {"file", "out", "json", "format", "detailed-exitcode"},
 		"apply":    {"file", "auto-approve", "lock", "lock-timeout", "json"},
 		"destroy":  {"file", "auto-approve", "json"},
 		"status":   {"file", "json"},

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -25,13 +26,43 @@ type planOptions struct {
 	file     stackFile
 	out      string
 	json     bool
+	format   string
 	detailed bool
+}
+
+// Plan output formats (--format).
+const (
+	formatHuman    = "human"
+	formatJSON     = "json"
+	formatMarkdown = "markdown"
+)
+
+// errFormatConflict: --json is short for --format json, so the two can
+// only agree.
+var errFormatConflict = errors.New("--json is --format json: give one or the other")
+
+// outputFormat is the format --format and --json ask for, refusing an
+// unknown one and the two flags at odds. formatSet tells a --format given
+// from its default.
+func (o planOptions) outputFormat(formatSet bool) (string, error) {
+	switch o.format {
+	case formatHuman, formatJSON, formatMarkdown:
+	default:
+		return "", usageError{fmt.Errorf("--format %q: want human, json or markdown", o.format)}
+	}
+	if o.json && formatSet && o.format != formatJSON {
+		return "", usageError{errFormatConflict}
+	}
+	if o.json {
+		return formatJSON, nil
+	}
+	return o.format, nil
 }
 
 func newPlanCmd() *cobra.Command {
 	var o planOptions
 	cmd := &cobra.Command{
-		Use:   "plan [-f FILE] [-out PLAN] [--json] [--detailed-exitcode]",
+		Use:   "plan [-f FILE] [-out PLAN] [--format human|json|markdown] [--detailed-exitcode]",
 		Short: "Show what apply would change; change nothing",
 		Long: `Read the stack's live state from Docker and Consul (only objects labelled
 io.stackctl.stack=<name>), compare it with the stack file and print the
@@ -39,12 +70,22 @@ changes apply would make, in the order it would make them. Nothing is changed.
 
 Docker is reached through DOCKER_HOST or the default socket; Consul through
 CONSUL_HTTP_ADDR, else the stack's consul.address, else the host port the
-stack's Consul container publishes. CONSUL_HTTP_TOKEN is sent when set.`,
+stack's Consul container publishes. CONSUL_HTTP_TOKEN is sent when set.
+
+--format markdown prints the plan as a pull-request comment (docs/plan-markdown.md):
+its first line, <!-- stackctl-plan: STACK -->, lets a CI job find the comment it
+posted before and update it. Env values are never shown in it.`,
 		Example: `  stackctl plan -f stack.yaml
   stackctl plan -f stack.yaml -out primes.plan && stackctl apply primes.plan
-  stackctl plan -f stack.yaml --json | jq '.summary'`,
+  stackctl plan -f stack.yaml --json | jq '.summary'
+  stackctl plan -f stack.yaml --format markdown --detailed-exitcode > plan.md`,
 		Args: args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			format, err := o.outputFormat(cmd.Flags().Changed("format"))
+			if err != nil {
+				return err
+			}
+			o.format = format
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
 			defer stop()
 			return runPlan(ctx, cmd.OutOrStdout(), o)
@@ -52,7 +93,9 @@ stack's Consul container publishes. CONSUL_HTTP_TOKEN is sent when set.`,
 	}
 	addFileFlag(cmd, &o.file)
 	cmd.Flags().StringVar(&o.out, "out", "", "also save the plan to this file, for `stackctl apply PLAN`")
-	cmd.Flags().BoolVar(&o.json, "json", false, "print the plan as JSON (format: docs/plan-json.md)")
+	cmd.Flags().BoolVar(&o.json, "json", false, "print the plan as JSON (format: docs/plan-json.md); the same as --format json")
+	cmd.Flags().StringVar(&o.format, "format", formatHuman, "how to print the plan: human, json (docs/plan-json.md) or markdown, a pull-request comment (docs/plan-markdown.md)")
+	_ = cmd.RegisterFlagCompletionFunc("format", cobra.FixedCompletions([]string{formatHuman, formatJSON, formatMarkdown}, cobra.ShellCompDirectiveNoFileComp))
 	cmd.Flags().BoolVar(&o.detailed, "detailed-exitcode", false, "exit 2 when the plan has changes, 0 when it has none")
 	return cmd
 }
@@ -93,7 +136,7 @@ func runPlan(ctx context.Context, stdout io.Writer, o planOptions) error {
 			return exitWith(exitFailure, err)
 		}
 	}
-	if err := printPlan(stdout, p, o); err != nil {
+	if err := printPlan(stdout, p, state, o); err != nil {
 		return exitWith(exitFailure, err)
 	}
 	if o.detailed && !p.Empty() {
@@ -119,9 +162,15 @@ func observe(ctx context.Context, stack *spec.Stack) (*plan.State, error) {
 	return o.Observe(ctx, stack)
 }
 
-func printPlan(w io.Writer, p *plan.Plan, o planOptions) error {
-	if o.json {
+// printPlan prints the plan in o.format. Markdown shows the fingerprint of
+// the state the plan was computed from, which a plan file saved with -out
+// records too.
+func printPlan(w io.Writer, p *plan.Plan, state *plan.State, o planOptions) error {
+	switch o.format {
+	case formatJSON:
 		return views.JSON(w, p)
+	case formatMarkdown:
+		return views.Markdown(w, p, views.MarkdownOptions{Fingerprint: plan.Fingerprint(state)})
 	}
 	if err := views.Human(w, p, styleFor(w).on); err != nil {
 		return err

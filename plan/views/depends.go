@@ -2,6 +2,7 @@ package views
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/stackctl/stackctl/plan"
@@ -27,9 +28,39 @@ func newGroupIndex(p *plan.Plan) *groupIndex {
 	return x
 }
 
+// describe says how a group's steps run, as the human and markdown views
+// head a group: "4 steps, in parallel, after workers/web/1". What the steps
+// wait for is said there when it is the same for all of them, as it is for
+// a batch of workers; perStep is true when it is not, and each step then
+// says what it waits for itself.
+func (x *groupIndex) describe(steps []plan.Step) (how string, perStep bool) {
+	how = "1 step"
+	if len(steps) > 1 {
+		how = strconv.Itoa(len(steps)) + " steps"
+		if x.parallel(steps) {
+			how += ", in parallel"
+		}
+	}
+	shared, same := sharedDepends(steps)
+	switch {
+	case same && len(shared) > 0:
+		how += ", after " + x.after(shared)
+	case !same:
+		if g := x.window(steps); g != "" {
+			how += ", each after one step of " + g
+		}
+	}
+	return how, !same
+}
+
 // after describes a DependsOn list, groups in plan order: "workers/web/1",
 // "consul, image/primes-web:latest".
 func (x *groupIndex) after(deps []string) string {
+	return strings.Join(x.afterNames(deps), ", ")
+}
+
+// afterNames is after's list before it is joined: each a group or a step ID.
+func (x *groupIndex) afterNames(deps []string) []string {
 	byGroup := map[string][]string{}
 	var groups []string
 	for _, id := range deps {
@@ -48,7 +79,7 @@ func (x *groupIndex) after(deps []string) string {
 		}
 		names = append(names, byGroup[g]...)
 	}
-	return strings.Join(names, ", ")
+	return names
 }
 
 // sharedDepends is what every step of a group waits for, when that is the

@@ -1,5 +1,7 @@
-// Package views renders a plan for people (Human) and for programs (JSON).
-// Neither reads anything but the plan: what is shown is what apply would do.
+// Package views renders a plan for people (Human), for programs (JSON) and
+// for pull requests (Markdown).
+// None reads live state, only the plan (and what the caller hands over, such
+// as the fingerprint markdown shows): what is shown is what apply would do.
 package views
 
 import (
@@ -59,28 +61,13 @@ func (h *human) render(p *plan.Plan) {
 
 // group writes a group's header and steps. What the steps wait for is said
 // once in the header when it is the same for all of them, as it is for a
-// batch of workers, and under each step otherwise.
+// batch of workers, and under each step otherwise (see describe).
 func (h *human) group(n, total int, steps []plan.Step, index *groupIndex) {
-	how := "1 step"
-	if len(steps) > 1 {
-		how = strconv.Itoa(len(steps)) + " steps"
-		if index.parallel(steps) {
-			how += ", in parallel"
-		}
-	}
-	shared, same := sharedDepends(steps)
-	switch {
-	case same && len(shared) > 0:
-		how += ", after " + index.after(shared)
-	case !same:
-		if g := index.window(steps); g != "" {
-			how += ", each after one step of " + g
-		}
-	}
+	how, perStep := index.describe(steps)
 	h.printf("\n%sGroup %d/%d: %s%s (%s)\n", h.c.bold, n, total, steps[0].Group, h.c.reset, how)
 	for _, st := range steps {
 		after := ""
-		if !same && len(st.DependsOn) > 0 {
+		if perStep && len(st.DependsOn) > 0 {
 			after = index.after(st.DependsOn)
 		}
 		h.step(st, after)
