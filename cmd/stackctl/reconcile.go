@@ -22,12 +22,6 @@ import (
 	"github.com/stackctl/stackctl/spec"
 )
 
-// exitReconcileRolledBack is reconcile --once's exit code when the commit's
-// apply failed and was rolled back: the code the markdown branch gives
-// apply for that (3). TODO(merge): one constant with apply's once both
-// branches are in.
-const exitReconcileRolledBack = 3
-
 // reconcileOptions are reconcile's flags.
 type reconcileOptions struct {
 	repo, ref, path, env string
@@ -226,7 +220,7 @@ func onceResult(p reconcile.Pass) error {
 	case rank(worst.Result) == 0 && p.FetchErr != nil:
 		return exitWith(exitFailure, p.FetchErr)
 	case worst.Result == plan.ResultRolledBack:
-		return exitWith(exitReconcileRolledBack, fmt.Errorf("%s (%s) was rolled back: %s", worst.Short, worst.Subject, worst.Error))
+		return exitWith(exitRolledBack, fmt.Errorf("%s (%s) was rolled back: %s", worst.Short, worst.Subject, worst.Error))
 	case rank(worst.Result) > 0:
 		return exitWith(exitFailure, fmt.Errorf("%s (%s): %s:\n%s", worst.Short, worst.Subject, worst.Result, worst.Error))
 	}

@@ -138,18 +138,13 @@ func (v *reconcileView) outcome(err error) reconcile.Outcome {
 		out.Result = plan.ResultNoChanges
 	case err == nil:
 		out.Result = plan.ResultApplied
-	case v.report != nil && rolledBack(v.report):
+	case v.report != nil && v.report.Restored:
+		// As apply's exit code 3: the rollback put the stack back as it
+		// was. A pause, or a rollback that failed, is an error: the stack
+		// is not known to be whole.
 		out.Result, out.Err = plan.ResultRolledBack, v.report.Err
 	default:
 		out.Result = plan.ResultError
 	}
 	return out
-}
-
-// rolledBack reports whether a failed apply left the stack as it was: a
-// step failed and every step was undone. A paused apply, a rollback that
-// failed and a lost lock are errors: the stack is not known to be whole.
-func rolledBack(r *apply.Report) bool {
-	return !r.OK() && len(r.Failed) > 0 && !r.Paused && !r.ForwardOnly && r.RollbackErr == nil &&
-		!errors.Is(r.Err, apply.ErrLockLost)
 }

@@ -81,10 +81,10 @@ func TestReconcileViewTellsHowTheApplyEnded(t *testing.T) {
 	}{
 		{"nothing to change", &plan.Plan{}, nil, nil, plan.ResultNoChanges},
 		{"applied", changes, &apply.Report{}, nil, plan.ResultApplied},
-		{"rolled back", changes, &apply.Report{Failed: failed, Err: errors.New("1 step failed"), RolledBack: []string{"worker/t-web-1"}}, exitWith(exitFailure, errors.New("1 step failed")), plan.ResultRolledBack},
+		{"rolled back", changes, &apply.Report{Failed: failed, Err: errors.New("1 step failed"), RolledBack: []string{"worker/t-web-1"}, Restored: true}, exitWith(exitRolledBack, errors.New("1 step failed")), plan.ResultRolledBack},
 		{"rollback failed", changes, &apply.Report{Failed: failed, Err: errors.New("1 step failed"), RollbackErr: errors.New("start t-web-1.old")}, exitWith(exitFailure, errors.New("x")), plan.ResultError},
 		{"paused", changes, &apply.Report{Failed: failed, Err: errors.New("1 step failed"), Paused: true}, exitWith(exitFailure, errors.New("x")), plan.ResultError},
-		{"lock lost", changes, &apply.Report{Failed: failed, Err: apply.ErrLockLost}, exitWith(exitFailure, apply.ErrLockLost), plan.ResultError},
+		{"lock lost, not retaken", changes, &apply.Report{Failed: failed, Err: apply.ErrLockLost, RollbackErr: errors.New("could not take the lock again")}, exitWith(exitFailure, apply.ErrLockLost), plan.ResultError},
 		{"no lock", nil, nil, exitWith(exitFailure, errors.New("stack t is locked by root@vm pid 1")), plan.ResultError},
 	}
 	for _, tt := range tests {
@@ -111,8 +111,8 @@ func TestReconcileOnceExitCodes(t *testing.T) {
 	}{
 		{"applied", reconcile.Pass{Entries: []plan.ReconcileEntry{entry(plan.ResultApplied)}}, exitOK},
 		{"nothing to do", reconcile.Pass{}, exitOK},
-		{"rolled back", reconcile.Pass{Entries: []plan.ReconcileEntry{entry(plan.ResultRolledBack)}}, exitReconcileRolledBack},
-		{"held in its backoff", reconcile.Pass{Held: &held}, exitReconcileRolledBack},
+		{"rolled back", reconcile.Pass{Entries: []plan.ReconcileEntry{entry(plan.ResultRolledBack)}}, exitRolledBack},
+		{"held in its backoff", reconcile.Pass{Held: &held}, exitRolledBack},
 		{"invalid, drift healed", reconcile.Pass{Entries: []plan.ReconcileEntry{entry(plan.ResultInvalid), entry(plan.ResultApplied)}}, exitFailure},
 		{"refused", reconcile.Pass{Entries: []plan.ReconcileEntry{entry(plan.ResultRefused)}}, exitFailure},
 		{"fetch failed", reconcile.Pass{FetchErr: errors.New("no route")}, exitFailure},
