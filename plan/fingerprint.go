@@ -13,8 +13,9 @@ import (
 //
 // Left out, because they change without anything having moved: check output
 // (new on every check run), the LB status key (rewritten by the LB on
-// every render) and the Raft leader and peers (an election or a restart
-// moves them, and Compute does not read them). The order objects were listed in does not matter.
+// every render), the Raft leader and peers (an election or a restart
+// moves them, and Compute does not read them) and reconcile's records
+// (written after every apply it makes). The order objects were listed in does not matter.
 func Fingerprint(s *State) string {
 	c := canonical(s)
 	b, err := json.Marshal(c)
@@ -42,6 +43,7 @@ func canonical(s *State) State {
 	}
 	sort.Slice(c.Consul.Registrations, func(i, j int) bool { return c.Consul.Registrations[i].ID < c.Consul.Registrations[j].ID })
 	c.Consul.LBStatus = nil
+	c.Consul.ReconcileApplied, c.Consul.ReconcileHistory = nil, nil
 	c.Consul.Leader, c.Consul.Peers = "", nil
 	return c
 }

@@ -270,6 +270,8 @@ func (o *Observer) readConsul(ctx context.Context, desired *spec.Stack, at Endpo
 		{KVLBTemplate, &st.LBTemplate},
 		{KVLBStatus, &st.LBStatus},
 		{KVJournal, &st.Journal},
+		{KVReconcileApplied, &st.ReconcileApplied},
+		{KVReconcileHistory, &st.ReconcileHistory},
 	}
 	errs := make([]error, len(keys)+3)
 	run := parallel{}

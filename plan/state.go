@@ -107,6 +107,10 @@ type ConsulState struct {
 	LBTemplate *string `json:"lb_template,omitempty"`
 	LBStatus   *string `json:"lb_status,omitempty"`
 	Journal    *string `json:"journal,omitempty"`
+	// The records of stackctl reconcile (plan/reconcile.go); only status
+	// reads them.
+	ReconcileApplied *string `json:"reconcile_applied,omitempty"`
+	ReconcileHistory *string `json:"reconcile_history,omitempty"`
 }
 
 // Aggregated check status of a registration, worst first.

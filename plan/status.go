@@ -35,7 +35,10 @@ type Status struct {
 	Workers    []WorkerStatus   `json:"workers,omitzero"` // nil only with Error
 	LB         *LBStatus        `json:"lb,omitempty"`     // nil: the stack has no LB
 	Unfinished *UnfinishedApply `json:"unfinished_apply,omitempty"`
-	Summary    StatusSummary    `json:"summary,omitzero"`
+	// Reconcile is what `stackctl reconcile` recorded; nil when it never
+	// ran for the stack (or Consul was not reached).
+	Reconcile *ReconcileStatus `json:"reconcile,omitempty"`
+	Summary   StatusSummary    `json:"summary,omitzero"`
 }
 
 // ConsulStatus is the stack's Consul as status sees it.
@@ -171,6 +174,7 @@ func BuildStatus(desired *spec.Stack, state *State) *Status {
 	if state.Consul.Journal != nil {
 		st.Unfinished = unfinishedApply(*state.Consul.Journal)
 	}
+	st.Reconcile = reconcileStatus(state.Consul)
 	st.Summary = summarize(desired, st.Workers)
 	return st
 }

@@ -75,6 +75,10 @@ func jsonFields(t reflect.Type, prefix string, out map[string]string) {
 	for i := range t.NumField() {
 		f := t.Field(i)
 		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct {
+			jsonFields(f.Type, prefix, out) // encoding/json lifts an embedded struct's fields
+			continue
+		}
 		if name == "-" || !f.IsExported() {
 			continue
 		}

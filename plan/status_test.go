@@ -109,9 +109,37 @@ func statusScenarios() []statusScenario {
 			w.Consul.SetLeader("")
 			return w
 		}},
+		{"reconciled", primes(3), func() *planfake.World {
+			w := healthy(primes(3))
+			w.Consul.Put("stackctl/primes/reconcile/applied", []byte(reconcileApplied))
+			w.Consul.Put("stackctl/primes/reconcile/history", []byte(reconcileHistory))
+			return w
+		}},
+		{"reconcile_unreadable", primes(1), func() *planfake.World {
+			w := healthy(primes(1))
+			w.Consul.Put("stackctl/primes/reconcile/applied", []byte(`{"format_version":9}`))
+			return w
+		}},
 		{"empty", primes(2), planfake.NewWorld},
 	}
 }
+
+// The records of a reconcile agent that applied a commit, healed a killed
+// worker and then refused an invalid commit.
+const (
+	reconcileApplied = `{"format_version":1,"commit":"abc1234def5678abc1234def5678abc1234def56","short":"abc1234",` +
+		`"subject":"web: 3 replicas","commit_time":"2025-11-25T13:50:00Z","repo":"file:///srv/git/stacks.git","ref":"main",` +
+		`"path":"primes/stack.yaml","applied_at":"2025-11-25T13:55:00Z"}`
+	reconcileHistory = `{"format_version":1,"entries":[` +
+		`{"commit":"abc1234def5678abc1234def5678abc1234def56","short":"abc1234","subject":"web: 3 replicas","time":"2025-11-25T13:54:40Z",` +
+		`"trigger":"commit","result":"applied","duration_ms":20000,"changes":"1 to add, 0 to change, 0 to replace, 0 to destroy"},` +
+		`{"commit":"abc1234def5678abc1234def5678abc1234def56","short":"abc1234","subject":"web: 3 replicas","time":"2025-11-25T13:58:00Z",` +
+		`"trigger":"drift","result":"applied","duration_ms":4100,"drift":["create worker/primes-web-2: container does not exist"],` +
+		`"changes":"1 to add, 0 to change, 0 to replace, 0 to destroy"},` +
+		`{"commit":"0ff1ce0ff1ce0ff1ce0ff1ce0ff1ce0ff1ce0ff1","short":"0ff1ce0","subject":"web: typo","time":"2025-11-25T13:59:00Z",` +
+		`"trigger":"commit","result":"invalid","duration_ms":12,` +
+		`"error":"primes/stack.yaml:9:5: unknown field \"replica\" in service \"web\" (did you mean \"replicas\"?)"}]}`
+)
 
 func TestGoldenStatus(t *testing.T) {
 	local := time.Local
@@ -194,4 +222,37 @@ func resolveTemplate(s *spec.Stack) {
 	s.LB.TemplateSource = "resolver {{env \"STACKCTL_CONSUL_DNS\"}} valid=1s ipv6=off;\n" +
 		"upstream web {\n    zone web 64k;\n    server service.consul service=web resolve;\n}\n" +
 		"server {\n    listen 80;\n    location / { proxy_pass http://web; }\n}\n"
+}
+
+// TestStatusSaysHowLongAgoTheCommitWasApplied: a status read live knows
+// when it was read, and says "applied 2m ago" rather than only a time.
+func TestStatusSaysHowLongAgoTheCommitWasApplied(t *testing.T) {
+	desired := primes(3)
+	w := healthy(desired)
+	w.Consul.Put("stackctl/primes/reconcile/applied", []byte(reconcileApplied))
+	w.Consul.Put("stackctl/primes/reconcile/history", []byte(reconcileHistory))
+	state, err := w.Observe(desired)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := plan.BuildStatus(desired, state)
+	st.ObservedAt = time.Date(2025, 11, 25, 13, 57, 30, 0, time.UTC)
+	var out bytes.Buffer
+	if err := views.StatusHuman(&out, st, false); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(out.Bytes(), []byte("at commit abc1234 (web: 3 replicas), applied 2m ago (")) {
+		t.Errorf("no \"applied 2m ago\" in:\n%s", out.String())
+	}
+}
+
+func TestReconcileHistoryKeepsTheNewestEntries(t *testing.T) {
+	var h plan.ReconcileHistory
+	for i := range plan.ReconcileHistoryLimit + 5 {
+		h.Append(plan.ReconcileEntry{DurationMS: int64(i)})
+	}
+	if len(h.Entries) != plan.ReconcileHistoryLimit || h.Entries[0].DurationMS != 5 || h.FormatVersion != 1 {
+		t.Errorf("history of %d entries from %d, version %d; want the newest %d",
+			len(h.Entries), h.Entries[0].DurationMS, h.FormatVersion, plan.ReconcileHistoryLimit)
+	}
 }

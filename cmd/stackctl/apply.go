@@ -265,6 +265,14 @@ func runApply(ctx context.Context, in io.Reader, out io.Writer, o applyOptions, 
 	}
 	view := newApplyView(out, o.json)
 	defer view.stop()
+	return applyStack(ctx, in, out, view, st, o, saved, planFile)
+}
+
+// applyStack is apply after loading: it takes the lock, plans st against
+// live state (or checks saved, loaded from planFile, against it), shows the
+// plan, asks unless o.autoApprove, and carries it out. reconcile calls it
+// with the stack of a commit, auto-approve and a view of its own.
+func applyStack(ctx context.Context, in io.Reader, out io.Writer, view applyView, st *spec.Stack, o applyOptions, saved *plan.File, planFile string) error {
 	s, err := openSession(ctx, view, st, "apply", o.lock, o.lockTimeout, o.parallelism)
 	if err != nil {
 		return exitWith(exitFailure, err)

@@ -65,7 +65,10 @@ type Pool struct {
 
 // Dial returns the pool's client for addr, making it on first use. It is a
 // plan.ConsulDialer.
-func (p *Pool) Dial(addr string) (plan.ConsulReader, error) {
+func (p *Pool) Dial(addr string) (plan.ConsulReader, error) { return p.Client(addr) }
+
+// Client is Dial for callers that also write (reconcile's records).
+func (p *Pool) Client(addr string) (*Client, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if c, ok := p.clients[addr]; ok {

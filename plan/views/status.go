@@ -35,6 +35,7 @@ func StatusHuman(w io.Writer, st *plan.Status, color bool) error {
 		return h.err
 	}
 	h.statusHead(st)
+	h.reconcile(st.Reconcile, st.ObservedAt)
 	h.unfinished(st.Unfinished)
 	h.workers(st.Workers, st.Summary)
 	if st.LB != nil {
