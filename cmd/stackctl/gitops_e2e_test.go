@@ -235,7 +235,7 @@ func TestGitOpsExamplesAgainstALocalRepository(t *testing.T) {
 	}
 	g := newGitRepo(t)
 	g.commit("main", "stack: 2 workers", map[string][]byte{
-		"stack.yaml":                      stackFile(images.PrimesV1, 2, "30s"),
+		"stack.yaml":                     stackFile(images.PrimesV1, 2, "30s"),
 		"examples/gitops/stackctl-ci.sh": script,
 	})
 
