@@ -10,5 +10,6 @@ COPY stackctl /usr/local/bin/stackctl
 ENV PATH=/usr/local/bin SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt
 # SIGTERM stops the agent between two steps; an apply under way is rolled back.
 STOPSIGNAL SIGTERM
-ENTRYPOINT ["/usr/local/bin/stackctl"]
-CMD ["reconcile", "--help"]
+# The command is the stack's (apply.ReconcileCommand: stackctl reconcile ...),
+# as the LB image's is: no entrypoint.
+CMD ["stackctl", "reconcile", "--help"]
