@@ -31,7 +31,7 @@ const destroyStopTimeout = time.Second
 func (e *Executor) destroyOp(ctx context.Context, st *runState, step plan.Step) (*operation, error) {
 	none := &Undo{Op: UndoNone, Name: step.Target}
 	switch step.Kind {
-	case plan.KindLB, plan.KindWorker:
+	case plan.KindReconcile, plan.KindLB, plan.KindWorker:
 		c := st.before.Container(step.Target)
 		if c == nil {
 			return &operation{undo: none, do: func(context.Context) error { return nil }}, nil

@@ -48,6 +48,16 @@ type ContainerSpec struct {
 	StopTimeout time.Duration
 	// Restart is the restart policy ("unless-stopped", or "" for none).
 	Restart string
+	// Mounts are bind mounts of the Docker host's files and folders.
+	Mounts []Mount
+}
+
+// Mount is a bind mount of Source, on the Docker host, at Target in the
+// container.
+type Mount struct {
+	Source   string
+	Target   string
+	ReadOnly bool
 }
 
 // BuildSpec is an image to build from a folder.

@@ -46,6 +46,8 @@ type world struct {
 	// once.
 	slowDocker            time.Duration
 	inFlight, maxInFlight atomic.Int32
+	// specs holds the spec of the last container created under each name.
+	specs map[string]ContainerSpec
 }
 
 // slowCall holds a Docker call for w.slowDocker, counting it in flight.
@@ -69,6 +71,7 @@ func newWorld() *world {
 		containers: map[string]*plan.Container{}, networks: map[string]plan.Network{},
 		images: map[string]plan.Image{}, regs: map[string]Registration{}, kv: map[string][]byte{},
 		locks: map[string][]byte{}, sessions: map[string]string{}, held: map[string]*fakeLock{}, failOn: map[string]error{}, minPassing: -1,
+		specs: map[string]ContainerSpec{},
 	}
 }
 
@@ -212,6 +215,7 @@ func (d fakeDocker) CreateContainer(_ context.Context, c ContainerSpec) (string,
 		ctr.Ports = append(ctr.Ports, plan.PublishedPort{HostIP: "127.0.0.1", HostPort: hp, ContainerPort: p.ContainerPort, Protocol: "tcp"})
 	}
 	d.w.containers[id] = ctr
+	d.w.specs[c.Name] = c
 	d.w.log("create %s", c.Name)
 	return id, nil
 }

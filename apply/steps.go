@@ -40,6 +40,8 @@ func (e *Executor) operation(ctx context.Context, st *runState, step plan.Step) 
 			return nil, err
 		}
 		return e.lbOp(ctx, st, step)
+	case plan.KindReconcile:
+		return e.reconcileOp(ctx, st, step)
 	case plan.KindImage:
 		return e.imageOp(ctx, step)
 	case plan.KindWorker:

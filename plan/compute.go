@@ -23,6 +23,7 @@ func Compute(desired *spec.Stack, observed *State) *Plan {
 	b.orphanWorkers()
 	b.orphanRegistrations()
 	b.lb()
+	b.reconciler()
 	b.warnings()
 	return b.plan()
 }
@@ -37,6 +38,7 @@ type builder struct {
 	netSteps, consulSteps, imageSteps []Step
 	workers                           [][]Step // one batch each
 	registrations, tmplSteps, lbSteps []Step
+	reconcileSteps                    []Step
 	deregister, destroy               []Step
 	warns                             []Warning
 }
@@ -66,6 +68,7 @@ func (b *builder) plan() *Plan {
 	sortRemovals(b.destroy)
 	add(GroupDeregister, b.deregister)
 	add(GroupDestroy, b.destroy)
+	add(GroupReconcile, b.reconcileSteps)
 	reduceDepends(p.Steps)
 	return p
 }
@@ -195,6 +198,8 @@ func kindOf(c *Container) Kind {
 		return KindConsul
 	case RoleLB:
 		return KindLB
+	case RoleReconcile:
+		return KindReconcile
 	}
 	return KindWorker
 }
@@ -228,6 +233,33 @@ func (b *builder) lb() {
 	b.lbSteps = append(b.lbSteps, b.converge(c, KindLB, b.s.LBContainerName(),
 		b.s.LBHash(), LBConfig(b.s), b.s.LB.Image)...)
 	b.template()
+}
+
+// reconciler converges the stack's own reconcile agent. A plan the agent
+// makes for itself (spec.Stack.InAgent) leaves its container alone, even
+// when the section changed or went: an agent that replaced or removed its
+// own container would die in the middle of that apply. A person's
+// `stackctl apply` makes those changes.
+func (b *builder) reconciler() {
+	if b.s.InAgent {
+		return
+	}
+	name := b.s.ReconcileContainerName()
+	c, extra := b.roleContainers(RoleReconcile, name)
+	if b.s.Reconcile == nil {
+		if c != nil {
+			extra = append([]*Container{c}, extra...)
+		}
+		for _, x := range extra {
+			b.destroyContainer(x, "the stack has no reconcile section")
+		}
+		return
+	}
+	for _, x := range extra {
+		b.destroyContainer(x, "a second reconcile container; the stack's is "+name)
+	}
+	b.reconcileSteps = append(b.reconcileSteps, b.converge(c, KindReconcile, name,
+		b.s.ReconcileHash(), ReconcileConfig(b.s), b.s.Reconcile.Image)...)
 }
 
 func (b *builder) template() {

@@ -21,6 +21,9 @@ func (b *builder) images() {
 	if b.s.LB != nil {
 		refs[b.s.LB.Image] = true
 	}
+	if b.s.Reconcile != nil && !b.s.InAgent {
+		refs[b.s.Reconcile.Image] = true
+	}
 	sorted := make([]string, 0, len(refs))
 	for ref := range refs {
 		sorted = append(sorted, ref)

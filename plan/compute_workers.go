@@ -204,7 +204,7 @@ func (b *builder) orphanWorkers() {
 		switch {
 		case role == RoleWorker && b.s.Service(c.Labels[spec.LabelService]) == nil:
 			b.destroyContainer(c, "service "+c.Labels[spec.LabelService]+" is not in "+b.fileName())
-		case role != RoleWorker && role != RoleConsul && role != RoleLB:
+		case role != RoleWorker && role != RoleConsul && role != RoleLB && role != RoleReconcile:
 			b.destroyContainer(c, "labelled for the stack with unknown role "+strconv.Quote(role))
 		}
 	}

@@ -26,6 +26,10 @@ func (b *builder) link() {
 		setDepends(b.lbSteps, net, consul, images.of(b.s.LB.Image), stepIDs(b.tmplSteps), served)
 	}
 	b.linkRemovals()
+	// Last, after the removals too: the agent starts once the stack it
+	// keeps is as the file says, so that its first pass finds nothing to
+	// heal.
+	setDepends(b.reconcileSteps, b.sinks(), stepIDs(b.deregister), stepIDs(b.destroy))
 }
 
 // imageSteps maps an image reference to the step that builds or pulls it.

@@ -71,7 +71,7 @@ func checkGraph(t *testing.T, name string, p *plan.Plan, state *plan.State) {
 
 func checkReplaces(t *testing.T, name string, st plan.Step, state *plan.State) {
 	t.Helper()
-	container := st.Kind == plan.KindWorker || st.Kind == plan.KindConsul || st.Kind == plan.KindLB
+	container := st.Kind == plan.KindWorker || st.Kind == plan.KindConsul || st.Kind == plan.KindLB || st.Kind == plan.KindReconcile
 	if (st.Action == plan.ActionReplace && container) != (st.Replaces != "") {
 		t.Errorf("%s: %s %s has replaces %q", name, st.Action, st.ID, st.Replaces)
 	}

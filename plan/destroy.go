@@ -13,7 +13,9 @@ import (
 const ModeDestroy = "destroy"
 
 // Groups of a destroy plan, in the order they are listed; each step's
-// DependsOn says what it waits for. The LB goes first: once it is gone
+// DependsOn says what it waits for. The reconcile agent goes before
+// anything else, so that it cannot heal a stack being destroyed (it would
+// put back the first worker to go). Then the LB: once it is gone
 // nothing routes to the workers, so their registrations leave Consul all at
 // once, without waiting for the LB to re-render, and each worker's
 // container goes as soon as its registration is gone. Registrations go
@@ -27,6 +29,7 @@ const ModeDestroy = "destroy"
 // apply journal that lives in Consul; the network last, once nothing is
 // attached to it.
 const (
+	GroupDestroyReconcile  = "destroy/reconcile"
 	GroupDestroyLB         = "destroy/lb"
 	GroupDestroyDeregister = "destroy/deregister"
 	GroupDestroyWorkers    = "destroy/workers"
@@ -54,13 +57,16 @@ func ComputeDestroy(s *spec.Stack, observed *State) *Plan {
 			p.Summary.count(st.Action)
 		}
 	}
-	var lbs, workers, consul, kv []Step
+	var agents, lbs, workers, consul, kv []Step
 	holder := false // the managed Consul container, which holds registrations and keys
 	for i := range o.Containers {
 		c := &o.Containers[i]
 		st := Step{Action: ActionDestroy, Kind: kindOf(c), Target: c.Name, Service: c.Service(), Slot: c.Slot(),
 			Reason: destroyReason}
 		switch st.Kind {
+		case KindReconcile:
+			st.Reason = destroyReason + " (first: it would heal what goes)"
+			agents = append(agents, st)
 		case KindLB:
 			lbs = append(lbs, st)
 		case KindConsul:
@@ -82,7 +88,7 @@ func ComputeDestroy(s *spec.Stack, observed *State) *Plan {
 	if o.Network != nil {
 		network = append(network, Step{Action: ActionDestroy, Kind: KindNetwork, Target: o.Network.Name, Reason: destroyReason})
 	}
-	linkLayers([][]Step{lbs}, [][]Step{deregs, workers, kv}, [][]Step{consul}, [][]Step{network})
+	linkLayers([][]Step{agents}, [][]Step{lbs}, [][]Step{deregs, workers, kv}, [][]Step{consul}, [][]Step{network})
 	// A worker's container goes once its registration has left Consul, so
 	// that no check probes an address that is gone.
 	registered := map[string]string{}
@@ -94,6 +100,7 @@ func ComputeDestroy(s *spec.Stack, observed *State) *Plan {
 			workers[i].DependsOn = append(workers[i].DependsOn, id)
 		}
 	}
+	add(GroupDestroyReconcile, agents)
 	add(GroupDestroyLB, lbs)
 	add(GroupDestroyDeregister, deregs)
 	add(GroupDestroyWorkers, workers)

@@ -32,6 +32,7 @@ func destroyScenarios() []scenario {
 			w.Consul.Register(plan.Registration{ID: "other-web-1", Service: "web", Meta: map[string]string{plan.MetaStack: "other"}})
 			return w
 		}},
+		{"destroy_reconcile", primes(2, withReconcile), func() *planfake.World { return planfake.Running(primes(2, withReconcile)) }},
 		{"destroy_external_consul", primes(2, external), func() *planfake.World { return planfake.Running(primes(2, external)) }},
 		{"destroy_lone_network", primes(2), func() *planfake.World {
 			w := planfake.NewWorld()
@@ -92,7 +93,8 @@ func TestComputeDestroyIgnoresWhatIsNotLabelled(t *testing.T) {
 	}
 }
 
-// The groups are listed LB first, then the workers' registrations, then
+// The groups are listed the reconcile agent first (it would heal what
+// goes), then the LB, then the workers' registrations, then
 // workers, then keys, then Consul and the network: the journal lives in
 // Consul. A managed Consul takes its keys with it.
 func TestComputeDestroyOrder(t *testing.T) {
@@ -103,6 +105,7 @@ func TestComputeDestroyOrder(t *testing.T) {
 	}{
 		{primes(2), []string{plan.GroupDestroyLB, plan.GroupDestroyDeregister, plan.GroupDestroyWorkers, plan.GroupDestroyConsul, plan.GroupDestroyNetwork}, 7},
 		{primes(2, external), []string{plan.GroupDestroyLB, plan.GroupDestroyDeregister, plan.GroupDestroyWorkers, plan.GroupDestroyKV, plan.GroupDestroyNetwork}, 7},
+		{primes(2, withReconcile), []string{plan.GroupDestroyReconcile, plan.GroupDestroyLB, plan.GroupDestroyDeregister, plan.GroupDestroyWorkers, plan.GroupDestroyConsul, plan.GroupDestroyNetwork}, 8},
 	} {
 		state, err := planfake.Running(tc.s).Observer().Observe(context.Background(), tc.s)
 		if err != nil {
@@ -118,6 +121,26 @@ func TestComputeDestroyOrder(t *testing.T) {
 		}
 		if p.Mode != plan.ModeDestroy || p.Summary.Destroy != len(p.Steps) {
 			t.Errorf("mode %q, summary %+v for %d steps", p.Mode, p.Summary, len(p.Steps))
+		}
+	}
+}
+
+// The reconcile agent goes before anything else, and everything else waits
+// for it: an agent still running would heal what the destroy removes.
+func TestComputeDestroyRemovesTheAgentFirst(t *testing.T) {
+	s := primes(2, withReconcile)
+	state, err := planfake.Running(s).Observe(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := plan.ComputeDestroy(s, state)
+	first := p.Steps[0]
+	if first.ID != "reconcile/primes-reconcile" || len(first.DependsOn) != 0 {
+		t.Fatalf("first step %s depends on %v, want reconcile/primes-reconcile on nothing", first.ID, first.DependsOn)
+	}
+	for _, st := range p.Steps[1:] {
+		if len(st.DependsOn) == 0 {
+			t.Errorf("%s depends on nothing: it could run before the agent is gone", st.ID)
 		}
 	}
 }

@@ -27,6 +27,9 @@ const (
 	RoleWorker = "worker"
 	RoleConsul = "consul"
 	RoleLB     = "lb"
+	// RoleReconcile is the stack's own reconcile agent (a reconcile
+	// section): <stack>-reconcile.
+	RoleReconcile = "reconcile"
 )
 
 // Service meta keys of every Consul registration a stack owns.
@@ -88,6 +91,16 @@ func LBLabels(s *spec.Stack) map[string]string {
 		spec.LabelRole:  RoleLB,
 		spec.LabelHash:  s.LBHash(),
 		LabelConfig:     encodeConfig(LBConfig(s)),
+	})
+}
+
+// ReconcileLabels are the labels of the reconcile agent's container.
+func ReconcileLabels(s *spec.Stack) map[string]string {
+	return withEnv(s, map[string]string{
+		spec.LabelStack: s.Name,
+		spec.LabelRole:  RoleReconcile,
+		spec.LabelHash:  s.ReconcileHash(),
+		LabelConfig:     encodeConfig(ReconcileConfig(s)),
 	})
 }
 
@@ -183,6 +196,23 @@ func LBConfig(s *spec.Stack) map[string]string {
 	}
 	if s.LB.WholeConfig() { // absent for include, as on LBs made before forms existed
 		cfg["config"] = "whole nginx.conf"
+	}
+	return cfg
+}
+
+// ReconcileConfig is the flat view of the reconcile agent's container
+// config: what its command, mounts and environment are made of.
+func ReconcileConfig(s *spec.Stack) map[string]string {
+	r := s.Reconcile
+	if r == nil {
+		return nil
+	}
+	cfg := map[string]string{"image": r.Image, "repo": r.Repo, "ref": r.Ref, "path": r.Path,
+		"interval": r.Interval.String()}
+	for k, v := range map[string]string{"env": r.Env, "ssh_key": r.SSHKey, "known_hosts": r.KnownHosts, "consul": s.Consul.Address} {
+		if v != "" {
+			cfg[k] = v
+		}
 	}
 	return cfg
 }

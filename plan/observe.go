@@ -239,6 +239,9 @@ func imageRefs(s *spec.Stack) []string {
 	if s.LB != nil {
 		seen[s.LB.Image] = true
 	}
+	if s.Reconcile != nil {
+		seen[s.Reconcile.Image] = true
+	}
 	refs := make([]string, 0, len(seen))
 	for ref := range seen {
 		refs = append(refs, ref)

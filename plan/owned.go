@@ -24,7 +24,8 @@ const (
 	InterimRollback = "rollback"
 )
 
-// Role is the container's role label: RoleWorker, RoleConsul or RoleLB.
+// Role is the container's role label: RoleWorker, RoleConsul, RoleLB or
+// RoleReconcile.
 func (c *Container) Role() string { return c.Labels[spec.LabelRole] }
 
 // Service is the service a worker container belongs to ("" for others).

@@ -58,13 +58,16 @@ const (
 	KindRegistration Kind = "registration"
 	KindLB           Kind = "lb"
 	KindTemplate     Kind = "template" // the LB template in Consul KV
+	// KindReconcile is the stack's own reconcile agent container.
+	KindReconcile Kind = "reconcile"
 )
 
 // Groups, in the order Compute lists them. Worker groups are
 // "workers/<service>/<n>": one batch of update.parallelism slots. Images
 // come before Consul, whose container may need one of them; the LB template
 // is written before the LB container is created, so that the LB starts with
-// it. The order of groups is only a valid order: steps run by DependsOn.
+// it; the reconcile agent comes after everything else, removals included.
+// The order of groups is only a valid order: steps run by DependsOn.
 const (
 	GroupNetwork       = "network"
 	GroupImages        = "images"
@@ -75,6 +78,9 @@ const (
 	GroupLB            = "lb"
 	GroupDeregister    = "removals/deregister"
 	GroupDestroy       = "removals/destroy"
+	// GroupReconcile is the reconcile agent, last: it starts once the
+	// stack it is to keep is as the file says.
+	GroupReconcile = "reconcile"
 )
 
 // Step is one change to one object.

@@ -59,6 +59,13 @@ func primes(n int, changes ...func(*spec.Stack)) *spec.Stack {
 
 func web(s *spec.Stack) *spec.Service { return s.Service("web") }
 
+// withReconcile gives the stack a reconcile section following main of a
+// bare repository on the host.
+func withReconcile(s *spec.Stack) {
+	s.Reconcile = &spec.Reconcile{Repo: "/srv/git/stacks.git", Ref: "main", Path: "primes/stack.yaml",
+		Interval: 30 * time.Second, Image: spec.DefaultReconcileImage}
+}
+
 type scenario struct {
 	name    string
 	desired *spec.Stack
@@ -235,6 +242,26 @@ http {
 			keepOnly(w, "primes-web-2", "c-kept-2")
 			return w
 		}},
+		{"reconcile_added", primes(2, withReconcile), func() *planfake.World {
+			w := planfake.Running(primes(2))
+			w.AddImages(primes(2, withReconcile))
+			return w
+		}},
+		{"reconcile_first_apply", primes(2, withReconcile), func() *planfake.World {
+			w := planfake.NewWorld()
+			w.AddImages(primes(2, withReconcile))
+			return w
+		}},
+		{"reconcile_changed", primes(2, withReconcile, func(s *spec.Stack) { s.Reconcile.Ref = "production" }),
+			running(primes(2, withReconcile))},
+		{"reconcile_removed", primes(2), running(primes(2, withReconcile))},
+		// The agent's own plan of a new commit that scales the stack and
+		// changes its reconcile section: its container is left alone.
+		{"reconcile_in_agent", primes(3, withReconcile, func(s *spec.Stack) {
+			s.Reconcile.Interval = time.Minute
+			s.InAgent = true
+		}), running(primes(2, withReconcile))},
+		{"reconcile_in_agent_removed", primes(2, func(s *spec.Stack) { s.InAgent = true }), running(primes(2, withReconcile))},
 		{"unowned_network", primes(1), func() *planfake.World {
 			w := planfake.NewWorld()
 			w.AddImages(primes(1))

@@ -30,15 +30,30 @@ type Status struct {
 	// not be read (a frame of `status --watch` while Docker or Consul is down).
 	Error string `json:"error,omitempty"`
 	// Network is the stack network's name, "" when it is missing.
-	Network    string           `json:"network,omitempty"`
-	Consul     ConsulStatus     `json:"consul,omitzero"`
-	Workers    []WorkerStatus   `json:"workers,omitzero"` // nil only with Error
-	LB         *LBStatus        `json:"lb,omitempty"`     // nil: the stack has no LB
+	Network string         `json:"network,omitempty"`
+	Consul  ConsulStatus   `json:"consul,omitzero"`
+	Workers []WorkerStatus `json:"workers,omitzero"` // nil only with Error
+	LB      *LBStatus      `json:"lb,omitempty"`     // nil: the stack has no LB
+	// Agent is the stack's own reconcile agent container; nil when the
+	// stack file has no reconcile section and no such container runs.
+	Agent      *AgentStatus     `json:"agent,omitempty"`
 	Unfinished *UnfinishedApply `json:"unfinished_apply,omitempty"`
 	// Reconcile is what `stackctl reconcile` recorded; nil when it never
 	// ran for the stack (or Consul was not reached).
 	Reconcile *ReconcileStatus `json:"reconcile,omitempty"`
 	Summary   StatusSummary    `json:"summary,omitzero"`
+}
+
+// AgentStatus is the stack's reconcile agent container (a reconcile
+// section): what it follows, as the stack file says, and its state.
+type AgentStatus struct {
+	Container string `json:"container"`
+	State     string `json:"state"` // the container's Docker state, or StateMissing
+	// Repo, Ref and Path are the stack file's reconcile section; absent
+	// when a container runs that the file no longer has a section for.
+	Repo string `json:"repo,omitempty"`
+	Ref  string `json:"ref,omitempty"`
+	Path string `json:"path,omitempty"`
 }
 
 // ConsulStatus is the stack's Consul as status sees it.
@@ -171,6 +186,7 @@ func BuildStatus(desired *spec.Stack, state *State) *Status {
 	st.Consul = consulStatus(desired, state)
 	st.Workers = workerStatuses(desired, state)
 	st.LB = lbStatus(desired, state)
+	st.Agent = agentStatus(desired, state)
 	if state.Consul.Journal != nil {
 		st.Unfinished = unfinishedApply(*state.Consul.Journal)
 	}
@@ -310,6 +326,19 @@ func lbStatus(desired *spec.Stack, state *State) *LBStatus {
 		}
 	}
 	return lb
+}
+
+func agentStatus(desired *spec.Stack, state *State) *AgentStatus {
+	name := desired.ReconcileContainerName()
+	c := state.Container(name)
+	if desired.Reconcile == nil && c == nil {
+		return nil
+	}
+	a := &AgentStatus{Container: name, State: StateOf(c)}
+	if r := desired.Reconcile; r != nil {
+		a.Repo, a.Ref, a.Path = r.Repo, r.Ref, r.Path
+	}
+	return a
 }
 
 // unfinishedApply reads the journal an interrupted apply left; a journal

@@ -121,6 +121,8 @@ func statusScenarios() []statusScenario {
 			return w
 		}},
 		{"empty", primes(2), planfake.NewWorld},
+		{"reconcile_agent", primes(2, withReconcile), func() *planfake.World { return planfake.Running(primes(2, withReconcile)) }},
+		{"reconcile_agent_missing", primes(2, withReconcile), func() *planfake.World { return planfake.Running(primes(2)) }},
 	}
 }
 

@@ -266,6 +266,30 @@ nginx_image() {
 		--build-arg "NGINX_BASE_IMAGE=$NGINX_BASE_IMAGE"
 }
 
+# --- stackctl ------------------------------------------------------------------
+
+# stackctl: the static binary FROM scratch, the image of a stack's reconcile
+# agent. The CA certificates come from the host, when it has them, so that
+# the agent can check an https repository's server.
+readonly CA_CERTS=/etc/ssl/certs/ca-certificates.crt
+stackctl_image() {
+	local inputs ctx bin
+	bin=$(stackctl_binary)
+	[[ -n "$bin" ]] || return 0
+	inputs=$({
+		sha256sum <"$bin"
+		cat scripts/images/stackctl.Dockerfile
+		if [[ -f $CA_CERTS ]]; then sha256sum <"$CA_CERTS"; fi
+	} | hash_stdin)
+	needs_build "$STACKCTL_IMAGE" "$inputs" || return 0
+	ctx=$(fresh_context stackctl)
+	link_or_copy "$bin" "$ctx/stackctl"
+	mkdir -p "$ctx/rootfs/tmp" "$ctx/rootfs/var/cache/stackctl" "$ctx/rootfs/etc/ssl/certs"
+	chmod 1777 "$ctx/rootfs/tmp"
+	if [[ -f $CA_CERTS ]]; then cp "$CA_CERTS" "$ctx/rootfs$CA_CERTS"; fi
+	docker_build "$STACKCTL_IMAGE" "$inputs" "$ctx" -f scripts/images/stackctl.Dockerfile
+}
+
 # --- primes --------------------------------------------------------------------
 
 # primes_image IMAGE LDFLAGS: the reference app, with its variant baked in at
@@ -307,9 +331,10 @@ main() {
 	primes_images
 	nginx_base_image
 	box_image
-	# Last, because it compiles cmd/stackctl: while that is broken the other
+	# Last, because they compile cmd/stackctl: while that is broken the other
 	# images are still made, and the run still fails.
 	nginx_image
+	stackctl_image
 }
 
 primes_images() {
@@ -329,7 +354,8 @@ build_only() {
 		nginx-base) nginx_base_image ;;
 		nginx) nginx_image ;;
 		box) box_image ;;
-		*) die "unknown image $name (consul, primes, nginx-base, nginx, box)" ;;
+		stackctl) stackctl_image ;;
+		*) die "unknown image $name (consul, primes, nginx-base, nginx, box, stackctl)" ;;
 		esac
 	done
 }

@@ -95,6 +95,29 @@ func (s *Stack) LBHash() string {
 	}{"lb/v1", s.Name, s.LB.Image, s.LB.Ports, s.Consul.Address, form})
 }
 
+// ReconcileHash is the hash of the reconcile agent's container: everything
+// its command, mounts and environment are made of. The Consul address is in
+// it, since the agent reaches Consul there (CONSUL_HTTP_ADDR).
+func (s *Stack) ReconcileHash() string {
+	r := s.Reconcile
+	if r == nil {
+		return ""
+	}
+	return hashOf(struct {
+		Kind       string
+		Stack      string
+		Repo       string
+		Ref        string
+		Path       string
+		Interval   string
+		Env        string
+		Image      string
+		SSHKey     string
+		KnownHosts string
+		Consul     string
+	}{"reconcile/v1", s.Name, r.Repo, r.Ref, r.Path, r.Interval.String(), r.Env, r.Image, r.SSHKey, r.KnownHosts, s.Consul.Address})
+}
+
 // Resource names. Every Docker object and Consul entry of a stack is
 // prefixed with the stack's name so that two stacks never collide.
 
@@ -107,6 +130,9 @@ func (s *Stack) ConsulContainerName() string { return s.Name + "-consul" }
 
 // LBContainerName is the load balancer's container name.
 func (s *Stack) LBContainerName() string { return s.Name + "-lb" }
+
+// ReconcileContainerName is the reconcile agent's container name.
+func (s *Stack) ReconcileContainerName() string { return s.Name + "-reconcile" }
 
 // WorkerName is the container name of one worker slot (1-based).
 func (s *Stack) WorkerName(svc string, slot int) string {

@@ -112,6 +112,7 @@ func TestSchemaRefusesWhatItCanSee(t *testing.T) {
 		"update-on-failure", "memory-unit", "cpus-zero", "cpus-too-many", "env-name", "env-value-list",
 		"env-value-empty", "env-secret-typo", "command-string", "consul-image-and-address", "consul-address",
 		"lb-template-absolute", "lb-no-template", "not-a-mapping",
+		"reconcile-repo-relative", "reconcile-path-missing", "reconcile-path-outside", "reconcile-ssh-key-relative",
 	} {
 		file := "testdata/invalid/" + name + ".yaml"
 		if _, err := os.Stat(file); err != nil {

@@ -7,7 +7,7 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-var topFields = []string{"version", "name", "consul", "services", "lb", "hosts"}
+var topFields = []string{"version", "name", "consul", "services", "lb", "hosts", "reconcile"}
 
 const topWhere = "at top level"
 
@@ -43,6 +43,9 @@ func (d *decoder) stack(root *yaml.Node) *Stack {
 		var lbPubs []published
 		st.LB, lbPubs = d.lb(f)
 		pubs = append(pubs, lbPubs...)
+	}
+	if f, ok := fields["reconcile"]; ok {
+		st.Reconcile = d.reconcile(f)
 	}
 	if nameOK {
 		d.checkContainerNames(st)

@@ -18,7 +18,7 @@ const (
 	LabelService = "io.stackctl.service"
 	LabelSlot    = "io.stackctl.slot"
 	LabelHash    = "io.stackctl.hash"
-	LabelRole    = "io.stackctl.role" // "worker", "consul" or "lb"
+	LabelRole    = "io.stackctl.role" // "worker", "consul", "lb" or "reconcile"
 )
 
 // Position is where a value was written in the stack file.
@@ -53,6 +53,14 @@ type Stack struct {
 	Consul   Consul
 	Services []*Service // sorted by name, so every walk is deterministic
 	LB       *LB        // nil when the stack has no load balancer
+	// Reconcile is the stack's own reconcile agent; nil without a
+	// reconcile section.
+	Reconcile *Reconcile
+	// InAgent is set (by the caller, not the file) when the stack is loaded
+	// by its own reconcile agent, the one running as <stack>-reconcile:
+	// plans then leave that container alone, since an agent that replaced
+	// or removed itself would die in the middle of its apply.
+	InAgent bool
 }
 
 // Service returns the named service, or nil.

@@ -65,7 +65,7 @@ func (s logSelector) matches(c *plan.Container) bool {
 	switch c.Role() {
 	case plan.RoleWorker:
 		return s.name == c.Service() && (s.slot == 0 || s.slot == c.Slot())
-	case plan.RoleLB, plan.RoleConsul:
+	case plan.RoleLB, plan.RoleConsul, plan.RoleReconcile:
 		return s.slot == 0 && s.name == c.Role()
 	}
 	return false
@@ -142,7 +142,7 @@ func shortName(stack string, c *plan.Container) string {
 	switch c.Role() {
 	case plan.RoleWorker:
 		name = c.Service() + "-" + strconv.Itoa(c.Slot())
-	case plan.RoleLB, plan.RoleConsul:
+	case plan.RoleLB, plan.RoleConsul, plan.RoleReconcile:
 		name = c.Role()
 	default:
 		name = strings.TrimPrefix(c.Name, stack+"-")
@@ -184,7 +184,7 @@ func unknownSelectorError(stack string, cs []plan.Container, s logSelector) erro
 		sort.Ints(have)
 		return fmt.Errorf("service %s of stack %s has no slot %d; its slots are %s", s.name, stack, s.slot, joinInts(have))
 	}
-	if s.slot != 0 && (s.name == plan.RoleLB || s.name == plan.RoleConsul) && roles[s.name] {
+	if s.slot != 0 && (s.name == plan.RoleLB || s.name == plan.RoleConsul || s.name == plan.RoleReconcile) && roles[s.name] {
 		return fmt.Errorf("%s has no slots: write %s", s.name, s.name)
 	}
 	var names []string
@@ -192,7 +192,7 @@ func unknownSelectorError(stack string, cs []plan.Container, s logSelector) erro
 		names = append(names, svc)
 	}
 	sort.Strings(names)
-	for _, r := range []string{plan.RoleLB, plan.RoleConsul} {
+	for _, r := range []string{plan.RoleLB, plan.RoleConsul, plan.RoleReconcile} {
 		if roles[r] {
 			names = append(names, r)
 		}

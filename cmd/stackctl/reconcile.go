@@ -147,7 +147,7 @@ func runReconcile(ctx context.Context, stdout io.Writer, o reconcileOptions) err
 	defer pool.Close()
 	kv := &stackKV{docker: docker, pool: pool}
 	cfg := reconcile.Config{
-		Source: src, Load: committedStack(o.path, o.env),
+		Source: src, Load: committedStack(o.path, o.env, os.Getenv(apply.EnvReconciler)),
 		Deploy: newReconcileDeployer(log, docker, pool, o), KV: kv.dial,
 		Log: log.line, Interval: o.interval, AllowRewind: o.allowRewind,
 		Repo: src.Repo(), Ref: o.ref, Path: o.path, Env: o.env,
@@ -167,7 +167,15 @@ func runReconcile(ctx context.Context, stdout io.Writer, o reconcileOptions) err
 // committedStack loads the stack file at path (in the repository) of a
 // checkout as apply does: the file and its overlay, one engine, no port
 // shared with another environment, a template that renders.
-func committedStack(path, env string) reconcile.Loader {
+//
+// self is the stack whose own agent this is (STACKCTL_RECONCILER, set in
+// the <stack>-reconcile container), "" on the host. The agent's plans then
+// leave its container alone (spec.Stack.InAgent): replacing or removing
+// itself, it would die in the middle of that apply. A change to the
+// reconcile section is applied by a person's `stackctl apply`. A commit
+// that renames the stack is refused: the agent would start another stack
+// beside its own, with an agent of its own.
+func committedStack(path, env, self string) reconcile.Loader {
 	return func(dir string) (*spec.Stack, error) {
 		file := stackFile{path: filepath.Join(dir, filepath.FromSlash(path)), env: env}
 		st, _, err := loadStack(file)
@@ -179,6 +187,13 @@ func committedStack(path, env string) reconcile.Loader {
 		}
 		if _, err := checkLBTemplate(st); err != nil {
 			return nil, err
+		}
+		if self != "" {
+			if st.Name != self {
+				return nil, fmt.Errorf("%s names the stack %s, but this agent is the one of stack %s (%s=%s): a stack renamed in its file is a new stack, for a person to apply",
+					file.path, st.Name, self, apply.EnvReconciler, self)
+			}
+			st.InAgent = true
 		}
 		return st, nil
 	}

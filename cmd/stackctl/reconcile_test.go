@@ -148,7 +148,7 @@ func TestCommittedStackLoadsLikeApply(t *testing.T) {
 	write("primes/stack.staging.yaml", "consul:\n  ports: [\"127.0.0.1:8598:8500\"]\nservices:\n  web:\n    replicas: 3\n")
 	write("primes/nginx.ctmpl", "upstream web {\n{{range service \"web\"}}  server {{.Address}}:{{.Port}};\n{{end}}}\n")
 
-	st, err := committedStack("primes/stack.yaml", "staging")(dir)
+	st, err := committedStack("primes/stack.yaml", "staging", "")(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,10 +157,36 @@ func TestCommittedStackLoadsLikeApply(t *testing.T) {
 	}
 
 	write("primes/nginx.ctmpl", "{{range service \"web\"}}\n")
-	_, err = committedStack("primes/stack.yaml", "")(dir)
+	_, err = committedStack("primes/stack.yaml", "", "")(dir)
 	var problems *spec.Errors
 	if !errors.As(err, &problems) || !strings.HasPrefix(problems.Problems[0].Pos.File, dir) {
 		t.Errorf("a template that does not render: %v; want a problem at its file in the checkout", err)
+	}
+}
+
+// TestCommittedStackInTheAgentsContainer: the stack's own agent
+// (STACKCTL_RECONCILER) loads its stack marked InAgent, so that its plans
+// leave its container alone, and refuses a commit that renames the stack.
+func TestCommittedStackInTheAgentsContainer(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "s"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	src := "version: 1\nname: t\nservices:\n  web:\n    image: app:v1\n    port: 5000\nreconcile:\n  repo: /srv/git/s.git\n  path: s/stack.yaml\n"
+	if err := os.WriteFile(filepath.Join(dir, "s/stack.yaml"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	st, err := committedStack("s/stack.yaml", "", "")(dir)
+	if err != nil || st.InAgent {
+		t.Fatalf("on the host: %v, InAgent %v", err, st != nil && st.InAgent)
+	}
+	st, err = committedStack("s/stack.yaml", "", "t")(dir)
+	if err != nil || !st.InAgent {
+		t.Fatalf("in its container: %v, InAgent %v", err, st != nil && st.InAgent)
+	}
+	_, err = committedStack("s/stack.yaml", "", "other")(dir)
+	if err == nil || !strings.Contains(err.Error(), "names the stack t, but this agent is the one of stack other") {
+		t.Errorf("a renamed stack: %v", err)
 	}
 }
 

@@ -370,7 +370,7 @@ func newMeter(docker *dockerapi.Client, stack *spec.Stack, state *plan.State) *s
 	for _, c := range state.Containers {
 		w := stress.Watched{Object: stress.Object{Name: c.Name, ID: c.ID}}
 		switch {
-		case !c.Running():
+		case !c.Running() || c.Name == stack.ReconcileContainerName():
 			continue
 		case c.Name == stack.LBContainerName():
 			w.Role = "lb"

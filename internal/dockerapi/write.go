@@ -9,6 +9,7 @@ import (
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/go-connections/nat"
 
@@ -56,6 +57,9 @@ func (c *Client) CreateContainer(ctx context.Context, s apply.ContainerSpec) (st
 		PortBindings: bindings,
 		Resources:    container.Resources{Memory: s.MemoryBytes, NanoCPUs: s.NanoCPUs},
 		Init:         nil,
+	}
+	for _, m := range s.Mounts {
+		host.Mounts = append(host.Mounts, mount.Mount{Type: mount.TypeBind, Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly})
 	}
 	if s.Restart != "" {
 		host.RestartPolicy = container.RestartPolicy{Name: container.RestartPolicyMode(s.Restart)}

@@ -13,9 +13,12 @@ const (
 	PrimesBad = "stackctl.local/primes:bad"
 	// Box is a Debian with a Docker engine: the test machines of internal/boxes.
 	Box = "stackctl.local/box:bookworm"
+	// Stackctl is the static stackctl binary alone: a stack's reconcile
+	// agent (spec.DefaultReconcileImage).
+	Stackctl = "stackctl.local/stackctl:dev"
 )
 
 // All lists every image `make images` builds.
 func All() []string {
-	return []string{Consul, NginxBase, Nginx, PrimesV1, PrimesV2, PrimesBad, Box}
+	return []string{Consul, NginxBase, Nginx, PrimesV1, PrimesV2, PrimesBad, Box, Stackctl}
 }

@@ -17,6 +17,7 @@ func TestNamesMatchImagesEnv(t *testing.T) {
 		"PRIMES_V2_IMAGE":  PrimesV2,
 		"PRIMES_BAD_IMAGE": PrimesBad,
 		"BOX_IMAGE":        Box,
+		"STACKCTL_IMAGE":   Stackctl,
 	}
 	for key, name := range want {
 		if env[key] != name {

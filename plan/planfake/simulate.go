@@ -52,6 +52,9 @@ func (w *World) AddImages(desired *spec.Stack) {
 	if desired.LB != nil {
 		refs = append(refs, desired.LB.Image)
 	}
+	if desired.Reconcile != nil {
+		refs = append(refs, desired.Reconcile.Image)
+	}
 	for _, svc := range desired.Services {
 		refs = append(refs, svc.Image)
 	}
@@ -85,7 +88,7 @@ func (w *World) step(s *spec.Stack, st plan.Step) {
 		w.Docker.PutNetwork(plan.Network{ID: "net-" + st.Target, Name: st.Target, Driver: "bridge", Labels: plan.NetworkLabels(s)})
 	case plan.KindImage:
 		w.image(s, st)
-	case plan.KindConsul, plan.KindLB:
+	case plan.KindConsul, plan.KindLB, plan.KindReconcile:
 		w.container(s, st)
 	case plan.KindWorker:
 		w.worker(s, st)
@@ -128,8 +131,11 @@ func (w *World) container(s *spec.Stack, st plan.Step) {
 	default:
 		w.Docker.removeID(st.Replaces)
 		labels, image, ports := plan.ConsulLabels(s), s.Consul.Image, s.Consul.Ports
-		if st.Kind == plan.KindLB {
+		switch st.Kind {
+		case plan.KindLB:
 			labels, image, ports = plan.LBLabels(s), s.LB.Image, s.LB.Ports
+		case plan.KindReconcile:
+			labels, image, ports = plan.ReconcileLabels(s), s.Reconcile.Image, nil
 		}
 		c := w.newContainer(s, st.Target, labels, image)
 		for _, p := range ports {

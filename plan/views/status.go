@@ -69,6 +69,13 @@ func (h *human) statusHead(st *plan.Status) {
 		reach += ", " + leader
 	}
 	h.printf("  consul   %s, %s\n", consul, reach)
+	if a := st.Agent; a != nil {
+		follows := "not in the stack file"
+		if a.Repo != "" {
+			follows = fmt.Sprintf("following %s of %s, stack file %s", a.Ref, a.Repo, a.Path)
+		}
+		h.printf("  agent    %s (%s), %s\n", a.Container, h.state(a.State), follows)
+	}
 }
 
 func (h *human) unfinished(u *plan.UnfinishedApply) {
