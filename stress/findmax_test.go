@@ -14,7 +14,7 @@ type fakeCapacity struct {
 	tries    map[int]int
 }
 
-func (f *fakeCapacity) measure(_ context.Context, rate int) (Step, []Usage, *Machine) {
+func (f *fakeCapacity) measure(_ context.Context, rate int, _ time.Duration) (Step, []Usage, *Machine) {
 	f.tries[rate]++
 	st := Step{Rate: rate, Sent: float64(rate), Requests: uint64(rate) * 5, P99: 20}
 	switch {

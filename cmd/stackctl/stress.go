@@ -98,7 +98,7 @@ SVG). Exit status: 0 when the run completed, 1 on an error, 130 after Ctrl-C.`,
 		Args: args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.findMax && !cmd.Flags().Changed("duration") {
-				o.duration = 2 * time.Minute // the search's budget
+				o.duration = 3 * time.Minute // the search's budget
 			}
 			// The load generator shares the machine with the stack: fewer
 			// garbage collections leave more CPU to what is measured.
@@ -125,7 +125,7 @@ SVG). Exit status: 0 when the run completed, 1 on an error, 130 after Ctrl-C.`,
 	f.BoolVar(&o.heal, "heal", false, "when the faults end, apply the stack file if the stack drifted")
 	f.BoolVar(&o.json, "json", false, "print the report as JSON (docs/stress-json.md)")
 	f.StringVar(&o.plot, "plot", "", "draw the run over time into this .png or .svg file")
-	f.BoolVar(&o.findMax, "find-max", false, "find the highest rate the stack sustains (--duration bounds the search; default 2m)")
+	f.BoolVar(&o.findMax, "find-max", false, "find the highest rate the stack sustains (--duration bounds the search; default 3m)")
 	f.DurationVar(&o.maxP99, "max-p99", 500*time.Millisecond, "--find-max: the highest p99 a sustained rate may have")
 	f.StringVar(&o.maxErrors, "max-errors", "0.1%", "--find-max: the largest share of failures a sustained rate may have")
 	f.DurationVar(&o.stepFor, "step", 5*time.Second, "--find-max: how long each rate is tried")
