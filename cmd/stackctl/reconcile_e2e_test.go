@@ -170,6 +170,8 @@ func TestReconcileFollowsCommitsHealsDriftAndRefusesBadOnes(t *testing.T) {
 	})
 	if st := s.mustRun("status", "-f", s.file); !strings.Contains(st, "drift") || !strings.Contains(st, "healed") {
 		t.Errorf("status does not show the drift and its heal:\n%s", st)
+	} else {
+		t.Logf("status after the heal:\n%s", head(st, 6))
 	}
 
 	// An invalid stack file: nothing changes, the error is recorded with
@@ -189,6 +191,7 @@ func TestReconcileFollowsCommitsHealsDriftAndRefusesBadOnes(t *testing.T) {
 	if !strings.Contains(st, bad[:7]) || !strings.Contains(st, "stack.yaml:") {
 		t.Errorf("status does not show the invalid commit and its FILE:LINE:COL:\n%s", st)
 	}
+	t.Logf("status after the invalid commit:\n%s", head(st, 7))
 	time.Sleep(reconcileInterval) // another pass: still nothing changed
 	sameObjects(t, "an invalid commit", before, s.owned())
 	g.commit("main", "stack: 4 workers", map[string][]byte{"stack.yaml": file(images.PrimesV1, 4, "30s")})
@@ -220,7 +223,10 @@ func TestReconcileFollowsCommitsHealsDriftAndRefusesBadOnes(t *testing.T) {
 	}
 	if st := s.mustRun("status", "-f", s.file); !strings.Contains(st, badImage[:7]) || !strings.Contains(st, "rolled back") {
 		t.Errorf("status does not say the bad commit was rolled back:\n%s", st)
+	} else {
+		t.Logf("status after the bad image:\n%s", head(st, 7))
 	}
+	t.Logf("history:\n%s", s.mustRun("history", "-f", s.file))
 	if n := s.runningWorkers(); n != 4 {
 		t.Errorf("after the rolled-back commits %d workers run, want the 4 of the last good one", n)
 	}
@@ -244,6 +250,12 @@ func TestReconcileFollowsCommitsHealsDriftAndRefusesBadOnes(t *testing.T) {
 		return s.runningWorkers() == 6 && code == 0 &&
 			strings.Contains(s.mustRun("status", "-f", s.file), "at commit "+last[:7])
 	})
+}
+
+// head is the first n lines of s.
+func head(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	return strings.Join(lines[:min(n, len(lines))], "\n")
 }
 
 // tail is the last n lines of s.
