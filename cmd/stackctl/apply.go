@@ -177,9 +177,9 @@ type applySession struct {
 }
 
 func openSession(ctx context.Context, view applyView, st *spec.Stack, op string, lock bool, lockTimeout time.Duration, parallelism int) (*applySession, error) {
-	docker, err := dockerapi.New()
+	docker, err := openDocker()
 	if err != nil {
-		return nil, fmt.Errorf("Docker client: %w", err)
+		return nil, err
 	}
 	exec := apply.New(st, docker, consulapi.Dialer, apply.Options{
 		Operation: op, Lock: lock, LockTimeout: lockTimeout, Holder: apply.DefaultHolder(), Progress: view,

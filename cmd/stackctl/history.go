@@ -14,7 +14,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/stackctl/stackctl/internal/consulapi"
-	"github.com/stackctl/stackctl/internal/dockerapi"
 	"github.com/stackctl/stackctl/plan"
 	"github.com/stackctl/stackctl/reconcile"
 )
@@ -62,9 +61,9 @@ func runHistory(ctx context.Context, out io.Writer, o historyOptions) error {
 	if err != nil {
 		return exitWith(exitFailure, err)
 	}
-	docker, err := dockerapi.New()
+	docker, err := openDocker()
 	if err != nil {
-		return exitWith(exitFailure, fmt.Errorf("Docker client: %w", err))
+		return exitWith(exitFailure, err)
 	}
 	defer docker.Close()
 	pool := &consulapi.Pool{}

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/stackctl/stackctl/internal/dockerapi"
 	"github.com/stackctl/stackctl/spec"
 )
 
@@ -261,3 +262,13 @@ func (s style) wrap(code, text string) string {
 func (s style) bold(text string) string  { return s.wrap("1", text) }
 func (s style) red(text string) string   { return s.wrap("31", text) }
 func (s style) green(text string) string { return s.wrap("32", text) }
+
+// openDocker is the Docker client of every command: the engine DOCKER_HOST
+// names, or the local socket.
+func openDocker() (*dockerapi.Client, error) {
+	docker, err := dockerapi.New()
+	if err != nil {
+		return nil, fmt.Errorf("Docker client: %w", err)
+	}
+	return docker, nil
+}

@@ -12,7 +12,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/stackctl/stackctl/internal/consulapi"
-	"github.com/stackctl/stackctl/internal/dockerapi"
 	"github.com/stackctl/stackctl/plan"
 	"github.com/stackctl/stackctl/plan/views"
 	"github.com/stackctl/stackctl/spec"
@@ -146,9 +145,9 @@ func runPlan(ctx context.Context, stdout io.Writer, o planOptions) error {
 }
 
 func observe(ctx context.Context, stack *spec.Stack) (*plan.State, error) {
-	docker, err := dockerapi.New()
+	docker, err := openDocker()
 	if err != nil {
-		return nil, fmt.Errorf("Docker client: %w", err)
+		return nil, err
 	}
 	defer docker.Close()
 	ctx, cancel := context.WithTimeout(ctx, observeTimeout)

@@ -16,7 +16,6 @@ import (
 
 	"github.com/stackctl/stackctl/apply"
 	"github.com/stackctl/stackctl/internal/consulapi"
-	"github.com/stackctl/stackctl/internal/dockerapi"
 	"github.com/stackctl/stackctl/plan"
 	"github.com/stackctl/stackctl/reconcile"
 	"github.com/stackctl/stackctl/spec"
@@ -138,9 +137,9 @@ func runReconcile(ctx context.Context, stdout io.Writer, o reconcileOptions) err
 	if err != nil {
 		return exitWith(exitFailure, err)
 	}
-	docker, err := dockerapi.New()
+	docker, err := openDocker()
 	if err != nil {
-		return exitWith(exitFailure, fmt.Errorf("Docker client: %w", err))
+		return exitWith(exitFailure, err)
 	}
 	defer docker.Close()
 	pool := &consulapi.Pool{}

@@ -17,9 +17,9 @@ func stackContainers(ctx context.Context, file stackFile) (*spec.Stack, *dockera
 	if err != nil {
 		return nil, nil, nil, exitWith(exitFailure, err)
 	}
-	docker, err := dockerapi.New()
+	docker, err := openDocker()
 	if err != nil {
-		return nil, nil, nil, exitWith(exitFailure, fmt.Errorf("Docker client: %w", err))
+		return nil, nil, nil, exitWith(exitFailure, err)
 	}
 	cs, err := docker.ListContainers(ctx, stack.Name)
 	if err != nil {

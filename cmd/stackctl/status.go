@@ -113,9 +113,9 @@ type statusReader struct {
 }
 
 func newStatusReader() (*statusReader, error) {
-	docker, err := dockerapi.New()
+	docker, err := openDocker()
 	if err != nil {
-		return nil, fmt.Errorf("Docker client: %w", err)
+		return nil, err
 	}
 	pool := &consulapi.Pool{}
 	return &statusReader{

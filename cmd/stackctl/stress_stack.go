@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/stackctl/stackctl/internal/dockerapi"
 	"github.com/stackctl/stackctl/plan"
 	"github.com/stackctl/stackctl/spec"
 	"github.com/stackctl/stackctl/stress"
@@ -134,9 +133,9 @@ func undoStressLeftovers(ctx context.Context, stderr io.Writer, stack *spec.Stac
 	if _, err := os.Stat(path); err != nil {
 		return nil
 	}
-	docker, err := dockerapi.New()
+	docker, err := openDocker()
 	if err != nil {
-		return fmt.Errorf("Docker client: %w", err)
+		return err
 	}
 	defer docker.Close()
 	undone, err := stress.UndoLeftovers(ctx, docker, newCutter(docker), stack.Name, false)

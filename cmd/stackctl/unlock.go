@@ -12,7 +12,6 @@ import (
 
 	"github.com/stackctl/stackctl/apply"
 	"github.com/stackctl/stackctl/internal/consulapi"
-	"github.com/stackctl/stackctl/internal/dockerapi"
 )
 
 // unlockOptions are unlock's flags.
@@ -66,9 +65,9 @@ func runUnlock(ctx context.Context, in io.Reader, out io.Writer, o unlockOptions
 	if err != nil {
 		return exitWith(exitFailure, err)
 	}
-	docker, err := dockerapi.New()
+	docker, err := openDocker()
 	if err != nil {
-		return exitWith(exitFailure, fmt.Errorf("Docker client: %w", err))
+		return exitWith(exitFailure, err)
 	}
 	defer docker.Close()
 	exec := apply.New(st, docker, consulapi.Dialer, apply.Options{Operation: "unlock"})
