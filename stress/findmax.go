@@ -220,14 +220,6 @@ type Step struct {
 	Retried bool `json:"retried,omitempty"`
 }
 
-// pause is the rest between two steps, for queues to drain; none in tests.
-func (s *Search) pause() time.Duration {
-	if s.measure != nil {
-		return 0
-	}
-	return time.Second
-}
-
 // Search is a --find-max run: rates raised by Factor from Start until a
 // step is not sustained, then bisected between the last good and the
 // first bad rate until they are within 5% or the time is spent. A step
@@ -247,6 +239,8 @@ type Search struct {
 	P99Bound   time.Duration
 	Meter      *Meter
 	Log        func(format string, args ...any)
+	// Rest is the pause between two steps, for queues to drain.
+	Rest time.Duration
 
 	// measure tries one rate for d; nil is s.step. Tests replace it.
 	measure func(ctx context.Context, rate int, d time.Duration) (Step, []Usage, *Machine)
@@ -305,7 +299,7 @@ func (s *Search) Run(ctx context.Context) *FindMax {
 	pause := func() { // let queues drain before the next step
 		select {
 		case <-ctx.Done():
-		case <-time.After(s.pause()):
+		case <-time.After(s.Rest):
 		}
 	}
 	try := func(rate int, d time.Duration) bool {

@@ -341,7 +341,7 @@ func runFindMax(ctx context.Context, stdout io.Writer, o stressOptions, stack *s
 	}
 	budget := o.duration
 	s := &stress.Search{
-		Load: load, Start: o.startRate, Factor: 2, StepFor: o.stepFor, Budget: budget,
+		Load: load, Start: o.startRate, Factor: 2, StepFor: o.stepFor, Budget: budget, Rest: time.Second,
 		ErrorBound: bound, P99Bound: o.maxP99, Meter: meter, Log: logf,
 	}
 	logf("stress %s --find-max: from %d/s, %s a step, against %s (%s)", stack.Name, o.startRate, o.stepFor, load.Target.Addr, load.Target.Via)
