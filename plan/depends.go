@@ -148,7 +148,12 @@ func (b *builder) newLB() bool {
 }
 
 // stepID is a step's ID: "<kind>/<target>".
-func stepID(st Step) string { return string(st.Kind) + "/" + st.Target }
+func stepID(st Step) string {
+	if st.Host != "" {
+		return string(st.Kind) + "/" + st.Target + "@" + st.Host
+	}
+	return string(st.Kind) + "/" + st.Target
+}
 
 func stepIDs(steps []Step) []string {
 	ids := make([]string, 0, len(steps))

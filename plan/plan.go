@@ -36,6 +36,7 @@ const (
 	ActionCreate     Action = "create"     // add
 	ActionBuild      Action = "build"      // add
 	ActionPull       Action = "pull"       // add
+	ActionCopy       Action = "copy"       // add: an image streamed to a host
 	ActionRegister   Action = "register"   // add
 	ActionUpdate     Action = "update"     // change
 	ActionStart      Action = "start"      // change
@@ -92,7 +93,10 @@ type Step struct {
 	Kind   Kind   `json:"kind"`
 	// Target is the object's name: container or network name, image
 	// reference, registration ID or KV key.
-	Target  string `json:"target"`
+	Target string `json:"target"`
+	// Host is the host whose engine (or Consul agent) the step acts on, ""
+	// on a single engine (docs/multihost.md).
+	Host    string `json:"host,omitempty"`
 	Service string `json:"service,omitempty"`
 	Slot    int    `json:"slot,omitempty"`
 	Reason  string `json:"reason"`
@@ -179,7 +183,7 @@ func (p *Plan) Step(id string) *Step {
 
 func (s *Summary) count(a Action) {
 	switch a {
-	case ActionCreate, ActionBuild, ActionPull, ActionRegister:
+	case ActionCreate, ActionBuild, ActionPull, ActionCopy, ActionRegister:
 		s.Add++
 	case ActionUpdate, ActionStart, ActionRender:
 		s.Change++

@@ -25,7 +25,26 @@ type State struct {
 	// built from, so a changed context shows as a rebuild.
 	Contexts map[string]string `json:"contexts,omitempty"`
 	Consul   ConsulState       `json:"consul"`
+	// Hosts is, for a stack with hosts, what each host's engine showed, by
+	// host name (docs/multihost.md); nil on a single engine, whose network
+	// and images are Network and Images above.
+	Hosts map[string]*HostState `json:"hosts,omitempty"`
 }
+
+// HostState is what one host's engine showed.
+type HostState struct {
+	Name string `json:"name"`
+	// Docker is the engine's endpoint as the stack file gives it.
+	Docker string `json:"docker"`
+	// Error says why the engine could not be read; "" when it was.
+	Error          string   `json:"error,omitempty"`
+	Network        *Network `json:"network,omitempty"`
+	UnownedNetwork bool     `json:"unowned_network,omitempty"`
+	Images         []Image  `json:"images,omitempty"`
+}
+
+// Reached reports whether the host's engine answered.
+func (h *HostState) Reached() bool { return h.Error == "" }
 
 // Network is the stack's Docker network.
 type Network struct {
@@ -48,8 +67,10 @@ const (
 
 // Container is one container labelled for the stack.
 type Container struct {
-	ID     string            `json:"id"`
-	Name   string            `json:"name"` // without Docker's leading "/"
+	ID   string `json:"id"`
+	Name string `json:"name"` // without Docker's leading "/"
+	// Host is the host whose engine runs it, "" on a single engine.
+	Host   string            `json:"host,omitempty"`
 	Labels map[string]string `json:"labels,omitempty"`
 	State  string            `json:"state"`
 	// ImageRef is the reference the container was created from, ImageID the
@@ -128,6 +149,9 @@ type Registration struct {
 	Address string            `json:"address"`
 	Port    int               `json:"port"`
 	Meta    map[string]string `json:"meta,omitempty"`
+	// Host is the host whose agent holds it (its Consul node), "" on a
+	// single engine.
+	Host string `json:"host,omitempty"`
 	// Status aggregates the instance's checks: the worst one wins.
 	Status string `json:"status"`
 	// Output is the failing check's last output, for humans; it is not part
