@@ -14,9 +14,18 @@ import (
 // ignored even if the observer let them through.
 func Compute(desired *spec.Stack, observed *State) *Plan {
 	b := &builder{s: desired, o: ownedOnly(desired.Name, observed), rebuilt: map[string]bool{}}
-	b.network()
-	b.consul()
-	b.images()
+	if desired.MultiHost() {
+		b.ports = newHostPorts(b.o)
+		b.placed = b.placement()
+		b.hostNetworks()
+		b.consulAgents()
+		b.images()
+		b.imageCopies(b.placed)
+	} else {
+		b.network()
+		b.consul()
+		b.images()
+	}
 	for _, svc := range desired.Services {
 		b.service(svc)
 	}
@@ -34,6 +43,10 @@ type builder struct {
 	s       *spec.Stack
 	o       *State
 	rebuilt map[string]bool // image refs a build step will change
+	// For a stack with hosts: where each service's slots go, and the host
+	// ports new workers publish on.
+	placed map[string]map[int]string
+	ports  *hostPorts
 
 	netSteps, consulSteps, imageSteps []Step
 	workers                           [][]Step // one batch each
@@ -95,6 +108,16 @@ func ownedOnly(stack string, o *State) *State {
 	})
 	if out.Network != nil && out.Network.Labels[spec.LabelStack] != stack {
 		out.Network, out.UnownedNetwork = nil, true
+	}
+	if o.Hosts != nil {
+		out.Hosts = make(map[string]*HostState, len(o.Hosts))
+		for name, hs := range o.Hosts {
+			h := *hs
+			if h.Network != nil && h.Network.Labels[spec.LabelStack] != stack {
+				h.Network, h.UnownedNetwork = nil, true
+			}
+			out.Hosts[name] = &h
+		}
 	}
 	return &out
 }
@@ -188,7 +211,7 @@ func (b *builder) imageDrift(c *Container, ref string) (string, []FieldDiff) {
 }
 
 func (b *builder) destroyContainer(c *Container, reason string) {
-	b.destroy = append(b.destroy, Step{Action: ActionDestroy, Kind: kindOf(c), Target: c.Name,
+	b.destroy = append(b.destroy, Step{Action: ActionDestroy, Kind: kindOf(c), Target: c.Name, Host: c.Host,
 		Service: c.Labels[spec.LabelService], Slot: slotOf(c), Reason: reason})
 }
 
@@ -230,8 +253,12 @@ func (b *builder) lb() {
 	for _, x := range extra {
 		b.destroyContainer(x, "a second LB container; the stack's is "+b.s.LBContainerName())
 	}
-	b.lbSteps = append(b.lbSteps, b.converge(c, KindLB, b.s.LBContainerName(),
-		b.s.LBHash(), LBConfig(b.s), b.s.LB.Image)...)
+	if b.s.MultiHost() {
+		b.lbSteps = append(b.lbSteps, b.lbOnHost(c)...)
+	} else {
+		b.lbSteps = append(b.lbSteps, b.converge(c, KindLB, b.s.LBContainerName(),
+			b.s.LBHash(), LBConfig(b.s), b.s.LB.Image)...)
+	}
 	b.template()
 }
 
@@ -286,6 +313,7 @@ func (b *builder) template() {
 }
 
 func (b *builder) warnings() {
+	b.unreachableWarning()
 	if b.o.UnownedNetwork {
 		b.warns = append(b.warns, Warning{
 			Summary: "A network named " + b.s.NetworkName() + " exists but is not labelled " + spec.LabelStack + "=" + b.s.Name + ".",

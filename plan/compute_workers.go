@@ -74,18 +74,32 @@ func (b *builder) worker(svc *spec.Service, slot int, c *Container) (Step, bool)
 	name := b.s.WorkerName(svc.Name, slot)
 	reg := b.o.Registration(name)
 	base := Step{Kind: KindWorker, Target: name, Service: svc.Name, Slot: slot}
+	host := b.placed[svc.Name][slot] // "" without hosts
+	if b.s.MultiHost() && !b.reached(host) {
+		return Step{}, false // unreachableWarning says why
+	}
 	if c == nil {
 		base.Action, base.Reason = ActionCreate, "container does not exist"
 		base.Diff = configDiff(nil, WorkerConfig(b.s, svc))
 		base.Diff = append(base.Diff, FieldDiff{Field: "registration", After: registrationSummary(b.s, svc)})
+		b.placeNew(&base, nil, host)
 		return base, true
 	}
 	if reason, diff := b.replaceReason(svc, c, reg); reason != "" {
 		base.Action, base.Reason, base.Diff, base.Replaces = ActionReplace, reason, diff, c.ID
+		b.placeNew(&base, c, host)
+		return base, true
+	}
+	if c.Host != host {
+		base.Action, base.Replaces = ActionReplace, c.ID
+		base.Reason = "placement moves it from host " + c.Host + " to host " + host
+		b.placeNew(&base, c, host)
 		return base, true
 	}
 	if !c.Running() {
-		return withSlot(startStep(c, KindWorker), svc.Name, slot), true
+		st := withSlot(startStep(c, KindWorker), svc.Name, slot)
+		st.Host = c.Host
+		return st, true
 	}
 	b.register(svc, slot, reg, c)
 	return Step{}, false
@@ -136,7 +150,10 @@ func outputSuffix(out string) string {
 // stays: it must be registered at c's address with the desired settings.
 func (b *builder) register(svc *spec.Service, slot int, reg *Registration, c *Container) {
 	want := DesiredRegistration(b.s, svc, slot, c.IP(b.s.NetworkName()))
-	base := Step{Kind: KindRegistration, Target: want.ID, Service: svc.Name, Slot: slot}
+	if h := b.s.Host(c.Host); h != nil {
+		want.Address, want.Port = h.Address, WorkerHostPort(c)
+	}
+	base := Step{Kind: KindRegistration, Target: want.ID, Host: c.Host, Service: svc.Name, Slot: slot}
 	if reg == nil {
 		base.Action, base.Reason, base.Diff = ActionRegister, b.absentFromConsul("not registered in Consul"), registrationDiff(nil, want)
 		b.registrations = append(b.registrations, base)
@@ -228,7 +245,7 @@ func (b *builder) orphanRegistrations() {
 			continue
 		}
 		b.deregister = append(b.deregister, Step{Action: ActionDeregister, Kind: KindRegistration,
-			Target: r.ID, Service: r.Meta[MetaService], Slot: max(slot, 0), Reason: reason})
+			Target: r.ID, Host: r.Host, Service: r.Meta[MetaService], Slot: max(slot, 0), Reason: reason})
 	}
 }
 

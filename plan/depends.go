@@ -10,9 +10,14 @@ import (
 // keeps only the direct edges.
 func (b *builder) link() {
 	net, consul := stepIDs(b.netSteps), stepIDs(b.consulSteps)
-	images := imageSteps{}
-	for _, st := range b.imageSteps {
-		images[st.Target] = stepID(st)
+	images, made := imageSteps{}, imageSteps{}
+	for i, st := range b.imageSteps {
+		if st.Action == ActionCopy { // after the build or pull that makes it
+			b.imageSteps[i].DependsOn = append(b.imageSteps[i].DependsOn, made[st.Target]...)
+		} else {
+			made[st.Target] = append(made[st.Target], stepID(st))
+		}
+		images[st.Target] = append(images[st.Target], stepID(st))
 	}
 	setDepends(b.consulSteps, net, images.of(b.s.Consul.Image))
 	served := b.linkWorkers(net, consul, images) // what an LB that serves must see before it changes
@@ -30,18 +35,41 @@ func (b *builder) link() {
 	// keeps is as the file says, so that its first pass finds nothing to
 	// heal.
 	setDepends(b.reconcileSteps, b.sinks(), stepIDs(b.deregister), stepIDs(b.destroy))
-}
-
-// imageSteps maps an image reference to the step that builds or pulls it.
-type imageSteps map[string]string
-
-// of is the step that makes ref, if the plan has one.
-func (m imageSteps) of(ref string) []string {
-	if id, ok := m[ref]; ok {
-		return []string{id}
+	if b.s.MultiHost() {
+		b.dropForeignHosts()
 	}
-	return nil
 }
+
+// dropForeignHosts keeps a step on one host from waiting for the network or
+// image steps of another: a worker on box1 needs box1's network and its
+// copy of the image, and has no reason to wait while box3's copy is still
+// streaming.
+func (b *builder) dropForeignHosts() {
+	hostOf := map[string]string{}
+	for _, st := range append(append([]Step(nil), b.netSteps...), b.imageSteps...) {
+		if st.Host != "" {
+			hostOf[stepID(st)] = st.Host
+		}
+	}
+	for _, steps := range append([][]Step{b.consulSteps, b.registrations, b.lbSteps, b.destroy}, b.workers...) {
+		for i := range steps {
+			steps[i].DependsOn = slices.DeleteFunc(steps[i].DependsOn, func(id string) bool {
+				h, ok := hostOf[id]
+				return ok && h != steps[i].Host
+			})
+		}
+	}
+}
+
+// imageSteps maps an image reference to the steps that make it: the build
+// or pull on the control engine, then, for a stack with hosts, the copies
+// to hosts (Compute lists the copies after the step they copy from).
+type imageSteps map[string][]string
+
+// of is the steps that make ref, if the plan has any. A container waits for
+// the copies to every host, not only to its own: the edge costs little,
+// since copies run in parallel, and keeps the graph one list per image.
+func (m imageSteps) of(ref string) []string { return m[ref] }
 
 // linkWorkers links the worker steps and returns their IDs. In a rolling
 // update a service's slots go through a window of update.parallelism: each

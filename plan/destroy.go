@@ -61,7 +61,7 @@ func ComputeDestroy(s *spec.Stack, observed *State) *Plan {
 	holder := false // the managed Consul container, which holds registrations and keys
 	for i := range o.Containers {
 		c := &o.Containers[i]
-		st := Step{Action: ActionDestroy, Kind: kindOf(c), Target: c.Name, Service: c.Service(), Slot: c.Slot(),
+		st := Step{Action: ActionDestroy, Kind: kindOf(c), Target: c.Name, Host: c.Host, Service: c.Service(), Slot: c.Slot(),
 			Reason: destroyReason}
 		switch st.Kind {
 		case KindReconcile:
@@ -71,7 +71,7 @@ func ComputeDestroy(s *spec.Stack, observed *State) *Plan {
 			lbs = append(lbs, st)
 		case KindConsul:
 			st.Reason = destroyReason + " (last: it holds the apply journal)"
-			if s.Consul.Managed() && c.Name == s.ConsulContainerName() {
+			if s.Consul.Managed() && (c.Name == s.ConsulContainerName() || c.Host != "" && c.Name == s.ConsulAgentName(c.Host)) {
 				holder = true
 				st.Reason = destroyReason + consulHolds(o)
 			}
@@ -87,6 +87,12 @@ func ComputeDestroy(s *spec.Stack, observed *State) *Plan {
 	var network []Step
 	if o.Network != nil {
 		network = append(network, Step{Action: ActionDestroy, Kind: KindNetwork, Target: o.Network.Name, Reason: destroyReason})
+	}
+	for _, h := range s.Hosts {
+		if hs := o.Hosts[h.Name]; hs != nil && hs.Network != nil {
+			network = append(network, Step{Action: ActionDestroy, Kind: KindNetwork, Target: hs.Network.Name, Host: h.Name,
+				Reason: destroyReason})
+		}
 	}
 	linkLayers([][]Step{agents}, [][]Step{lbs}, [][]Step{deregs, workers, kv}, [][]Step{consul}, [][]Step{network})
 	// A worker's container goes once its registration has left Consul, so
@@ -148,7 +154,7 @@ func deregistrations(o *State) []Step {
 	var out []Step
 	for _, r := range o.Consul.Registrations {
 		slot, _ := strconv.Atoi(r.Meta[MetaSlot])
-		out = append(out, Step{Action: ActionDeregister, Kind: KindRegistration, Target: r.ID,
+		out = append(out, Step{Action: ActionDeregister, Kind: KindRegistration, Target: r.ID, Host: r.Host,
 			Service: r.Meta[MetaService], Slot: max(slot, 0), Reason: destroyReason})
 	}
 	return out

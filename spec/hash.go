@@ -145,3 +145,44 @@ func (s *Stack) ConsulServiceName(svc string) string { return svc }
 
 // KVPrefix is the stack's folder in Consul KV: journal, lock, LB template.
 func (s *Stack) KVPrefix() string { return "stackctl/" + s.Name + "/" }
+
+// ConsulAgentHash is the hash of the managed Consul agent container on host
+// h of a stack with hosts (docs/multihost.md): what its command is made of,
+// which is whether it is a server, the address it binds and the servers'
+// addresses it joins. The agent's secrets are not in it: they are kept in
+// the cluster, the same for every agent, and never change by a stack file.
+func (s *Stack) ConsulAgentHash(h *Host) string {
+	var servers []string
+	for _, name := range s.Consul.Servers {
+		if sh := s.Host(name); sh != nil {
+			servers = append(servers, sh.Address)
+		}
+	}
+	return hashOf(struct {
+		Kind    string
+		Stack   string
+		Image   string
+		Host    string
+		Address string
+		Server  bool
+		Servers []string
+	}{"consul-agent/v1", s.Name, s.Consul.Image, h.Name, h.Address, s.ConsulServer(h.Name), servers})
+}
+
+// ConsulServer reports whether the named host runs a managed Consul server.
+func (s *Stack) ConsulServer(host string) bool {
+	for _, name := range s.Consul.Servers {
+		if name == host {
+			return true
+		}
+	}
+	return false
+}
+
+// ConsulAgentName is the managed Consul agent container on the named host
+// of a stack with hosts.
+func (s *Stack) ConsulAgentName(host string) string { return s.Name + "-consul-" + host }
+
+// ConsulVolumeName is the named volume a managed Consul agent keeps its data
+// in, on each host of a stack with hosts.
+func (s *Stack) ConsulVolumeName() string { return s.Name + "-consul-data" }

@@ -93,11 +93,20 @@ func (h *human) step(st plan.Step, after string) {
 	}
 }
 
+// where says which slot a step is for and, in a stack with hosts, on
+// which host (and host port) it runs.
 func where(st plan.Step) string {
-	if st.Service == "" || st.Slot == 0 {
-		return ""
+	on := ""
+	if st.Host != "" {
+		on = " on " + st.Host
+		if st.HostPort != 0 {
+			on += fmt.Sprintf(", host port %d", st.HostPort)
+		}
 	}
-	return fmt.Sprintf(" (%s, slot %d)", st.Service, st.Slot)
+	if st.Service == "" || st.Slot == 0 {
+		return on
+	}
+	return fmt.Sprintf(" (%s, slot %d)%s", st.Service, st.Slot, on)
 }
 
 func replaces(st plan.Step) string {
@@ -166,6 +175,8 @@ func phrase(st plan.Step) string {
 		return "will be built"
 	case plan.ActionPull:
 		return "will be pulled"
+	case plan.ActionCopy:
+		return "will be copied"
 	case plan.ActionRegister:
 		return "will be registered"
 	case plan.ActionUpdate:
@@ -186,7 +197,7 @@ func phrase(st plan.Step) string {
 
 func symbol(a plan.Action, c colors) (string, string) {
 	switch a {
-	case plan.ActionCreate, plan.ActionBuild, plan.ActionPull, plan.ActionRegister:
+	case plan.ActionCreate, plan.ActionBuild, plan.ActionPull, plan.ActionCopy, plan.ActionRegister:
 		return "+", c.green
 	case plan.ActionUpdate, plan.ActionStart, plan.ActionRender:
 		return "~", c.yellow

@@ -1,0 +1,333 @@
+package plan
+
+import (
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/stackctl/stackctl/spec"
+)
+
+// The parts of Compute that exist only for a stack with hosts
+// (docs/multihost.md). A stack without hosts never reaches them: its plan
+// is what it was before hosts existed, step for step.
+
+// LabelHost is put on every container of a stack with hosts: the name of
+// the host it was placed on, so that a container read from an engine says
+// which host of the file it is, whatever address that engine was reached
+// at.
+const LabelHost = "io.stackctl.host"
+
+// The host ports a worker may publish its port on, on its host's address.
+// Plan picks the lowest free one (hostPorts), so that the registration's
+// port is known before apply, shown in the plan, and kept for the
+// container's life: a worker restarted by a rollback answers where it did.
+const (
+	HostPortMin = 20000
+	HostPortMax = 20999
+)
+
+// ConsulAgentConfig is the flat view of the managed Consul agent container
+// on host h.
+func ConsulAgentConfig(s *spec.Stack, h *spec.Host) map[string]string {
+	role := "client"
+	if s.ConsulServer(h.Name) {
+		role = "server"
+	}
+	return map[string]string{"image": s.Consul.Image, "role": role, "address": h.Address,
+		"servers": strings.Join(s.Consul.Servers, ",")}
+}
+
+// ConsulAgentLabels are the labels of the managed Consul agent on host h.
+func ConsulAgentLabels(s *spec.Stack, h *spec.Host) map[string]string {
+	return withEnv(s, map[string]string{
+		spec.LabelStack: s.Name,
+		spec.LabelRole:  RoleConsul,
+		spec.LabelHash:  s.ConsulAgentHash(h),
+		LabelHost:       h.Name,
+		LabelConfig:     encodeConfig(ConsulAgentConfig(s, h)),
+	})
+}
+
+// hostNetworks plans the stack network on every host that lacks it. A host
+// whose engine did not answer gets nothing: apply refuses such a plan
+// (unreachableWarning says why), and nothing can be known of it.
+func (b *builder) hostNetworks() {
+	for _, h := range b.s.Hosts {
+		hs := b.o.Hosts[h.Name]
+		if !b.reached(h.Name) || hs.Network != nil || hs.UnownedNetwork {
+			continue
+		}
+		b.netSteps = append(b.netSteps, Step{
+			Action: ActionCreate, Kind: KindNetwork, Target: b.s.NetworkName(), Host: h.Name,
+			Reason: "network does not exist on host " + h.Name,
+			Diff:   []FieldDiff{{Field: "driver", After: "bridge"}},
+		})
+	}
+}
+
+// consulAgents converges one managed Consul agent per host: a server on
+// consul.servers, a client elsewhere. Any other Consul container of the
+// stack goes.
+func (b *builder) consulAgents() {
+	want := map[string]bool{}
+	for _, h := range b.s.Hosts {
+		want[b.s.ConsulAgentName(h.Name)] = true
+	}
+	byName := map[string]*Container{}
+	for i := range b.o.Containers {
+		c := &b.o.Containers[i]
+		if c.Role() != RoleConsul {
+			continue
+		}
+		if want[c.Name] && byName[c.Name] == nil && c.Host == c.Labels[LabelHost] &&
+			c.Name == b.s.ConsulAgentName(c.Host) {
+			byName[c.Name] = c
+			continue
+		}
+		b.destroyContainer(c, "not the Consul agent of a host of "+b.fileName())
+	}
+	for _, h := range b.s.Hosts {
+		if !b.reached(h.Name) {
+			continue
+		}
+		steps := b.converge(byName[b.s.ConsulAgentName(h.Name)], KindConsul, b.s.ConsulAgentName(h.Name),
+			b.s.ConsulAgentHash(h), ConsulAgentConfig(b.s, h), b.s.Consul.Image)
+		b.consulSteps = append(b.consulSteps, onHost(steps, h.Name)...)
+	}
+}
+
+// onHost sets the host of steps.
+func onHost(steps []Step, host string) []Step {
+	for i := range steps {
+		steps[i].Host = host
+	}
+	return steps
+}
+
+// imageCopies plans, for every host that will run a container of an image
+// but whose engine lacks that image (by ID, as the control engine has it,
+// or any ID when the image is about to be built), a copy from the control
+// engine.
+func (b *builder) imageCopies(placed map[string]map[int]string) {
+	need := map[string]map[string]bool{} // ref → hosts
+	add := func(ref, host string) {
+		if need[ref] == nil {
+			need[ref] = map[string]bool{}
+		}
+		need[ref][host] = true
+	}
+	for _, h := range b.s.Hosts {
+		if b.s.Consul.Managed() {
+			add(b.s.Consul.Image, h.Name)
+		}
+	}
+	if b.s.LB != nil {
+		add(b.s.LB.Image, b.s.LB.Host)
+	}
+	for _, svc := range b.s.Services {
+		for _, host := range placed[svc.Name] {
+			add(svc.Image, host)
+		}
+	}
+	refs := make([]string, 0, len(need))
+	for ref := range need {
+		refs = append(refs, ref)
+	}
+	sort.Strings(refs)
+	for _, ref := range refs {
+		for _, h := range b.s.Hosts {
+			if need[ref][h.Name] {
+				b.imageCopy(ref, h.Name)
+			}
+		}
+	}
+}
+
+func (b *builder) imageCopy(ref, host string) {
+	if !b.reached(host) {
+		return
+	}
+	hs := b.o.Hosts[host]
+	local := b.o.Image(ref)
+	there := hostImage(hs, ref)
+	var before, after string
+	switch {
+	case b.rebuilt[ref]:
+		after = KnownAfterApply
+	case local == nil: // a pull step comes first
+		after = KnownAfterApply
+	case there == nil || there.ID != local.ID:
+		after = ShortID(local.ID)
+	default:
+		return
+	}
+	if there != nil {
+		before = ShortID(there.ID)
+	}
+	b.imageSteps = append(b.imageSteps, Step{Action: ActionCopy, Kind: KindImage, Target: ref, Host: host,
+		Reason: "image copied to host " + host,
+		Diff:   []FieldDiff{{Field: "image_id", Before: before, After: after}}})
+}
+
+func hostImage(hs *HostState, ref string) *Image {
+	for i := range hs.Images {
+		if hs.Images[i].Ref == ref {
+			return &hs.Images[i]
+		}
+	}
+	return nil
+}
+
+// placement decides the host of every slot of every service: plan.Place
+// over the hosts the service may run on, remembering where each slot's
+// container runs now.
+func (b *builder) placement() map[string]map[int]string {
+	out := map[string]map[int]string{}
+	for _, svc := range b.s.Services {
+		slots := make([]int, 0, svc.Replicas)
+		for slot := 1; slot <= svc.Replicas; slot++ {
+			slots = append(slots, slot)
+		}
+		current := map[int]string{}
+		byName := map[string]*Container{}
+		for i := range b.o.Containers {
+			byName[b.o.Containers[i].Name] = &b.o.Containers[i]
+		}
+		for _, slot := range slots {
+			if c := byName[b.s.WorkerName(svc.Name, slot)]; c != nil && c.Host != "" {
+				current[slot] = c.Host
+			}
+		}
+		out[svc.Name] = Place(b.s.Name+"/"+svc.Name, slots, b.s.EligibleHosts(svc), current)
+	}
+	return out
+}
+
+// hostPorts hands out the host ports new workers publish on, per host: the
+// lowest port in [HostPortMin, HostPortMax] that no container of the stack
+// on that host holds, running or stopped, nor an earlier step of the plan.
+type hostPorts struct {
+	used map[string]map[int]bool // host → ports
+}
+
+func newHostPorts(o *State) *hostPorts {
+	p := &hostPorts{used: map[string]map[int]bool{}}
+	for _, c := range o.Containers {
+		for _, pp := range c.Ports {
+			p.take(c.Host, pp.HostPort)
+		}
+		if port, err := strconv.Atoi(c.Labels[LabelHostPort]); err == nil {
+			p.take(c.Host, port)
+		}
+	}
+	return p
+}
+
+func (p *hostPorts) take(host string, port int) {
+	if p.used[host] == nil {
+		p.used[host] = map[int]bool{}
+	}
+	p.used[host][port] = true
+}
+
+// next returns a free port on host and takes it; 0 when the range is full.
+func (p *hostPorts) next(host string) int {
+	for port := HostPortMin; port <= HostPortMax; port++ {
+		if !p.used[host][port] {
+			p.take(host, port)
+			return port
+		}
+	}
+	return 0
+}
+
+// LabelHostPort is put on a worker of a stack with hosts: the host port it
+// publishes its service port on. Docker reports a stopped container's
+// bindings only as asked for, so the label is what plan reads for a
+// container that is not running.
+const LabelHostPort = "io.stackctl.host-port"
+
+// WorkerHostPort is the host port the worker c publishes on, 0 if none.
+func WorkerHostPort(c *Container) int {
+	port, err := strconv.Atoi(c.Labels[LabelHostPort])
+	if err != nil {
+		return 0
+	}
+	return port
+}
+
+// unreachableWarning names every host whose engine did not answer and what
+// the stack has there, as far as Consul knows.
+func (b *builder) unreachableWarning() {
+	for _, h := range b.s.Hosts {
+		if b.reached(h.Name) {
+			continue
+		}
+		why := "its engine was not read"
+		if hs := b.o.Hosts[h.Name]; hs != nil {
+			why = hs.Error
+		}
+		var held []string
+		for _, r := range b.o.Consul.Registrations {
+			if r.Host == h.Name {
+				held = append(held, r.ID)
+			}
+		}
+		slices.Sort(held)
+		detail := []string{why,
+			"apply refuses while it is unreachable: bring it back, take it out of " + b.fileName() +
+				", or run apply --exclude-host " + h.Name + " to place its workers on the other hosts."}
+		if len(held) > 0 {
+			detail = append(detail, "Consul has these workers there: "+strings.Join(held, ", "))
+		}
+		b.warns = append(b.warns, Warning{Summary: "Host " + h.Name + " is unreachable; nothing is planned on it.", Detail: detail})
+	}
+}
+
+// reached reports whether the named host's engine answered the
+// observation; a host the state does not mention did not.
+func (b *builder) reached(host string) bool {
+	hs := b.o.Hosts[host]
+	return hs != nil && hs.Reached()
+}
+
+// placeNew puts the new container of a worker step on its host, at a free
+// host port; old is the container it replaces, if any, whose host the diff
+// shows.
+func (b *builder) placeNew(st *Step, old *Container, host string) {
+	if !b.s.MultiHost() {
+		return
+	}
+	st.Host, st.HostPort = host, b.ports.next(host)
+	var before, beforePort string
+	if old != nil {
+		before = old.Host
+		if p := WorkerHostPort(old); p != 0 {
+			beforePort = strconv.Itoa(p)
+		}
+	}
+	if before != host {
+		st.Diff = append(st.Diff, FieldDiff{Field: "host", Before: before, After: host})
+	}
+	st.Diff = append(st.Diff, FieldDiff{Field: "host_port", Before: beforePort, After: strconv.Itoa(st.HostPort)})
+	sort.SliceStable(st.Diff, func(i, j int) bool { return st.Diff[i].Field < st.Diff[j].Field })
+}
+
+// lbOnHost converges the LB of a stack with hosts on lb.host; an LB
+// elsewhere is replaced by one there.
+func (b *builder) lbOnHost(c *Container) []Step {
+	host, name := b.s.LB.Host, b.s.LBContainerName()
+	if !b.reached(host) {
+		return nil
+	}
+	if c != nil && c.Host != host {
+		return []Step{{Action: ActionReplace, Kind: KindLB, Target: name, Host: host, Replaces: c.ID,
+			Reason: "lb.host moves it from host " + c.Host + " to host " + host,
+			Diff:   []FieldDiff{{Field: "host", Before: c.Host, After: host}}}}
+	}
+	cfg := LBConfig(b.s)
+	cfg["host"] = host
+	return onHost(b.converge(c, KindLB, name, b.s.LBHash(), cfg, b.s.LB.Image), host)
+}
