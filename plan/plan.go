@@ -102,8 +102,8 @@ type Step struct {
 	// HostPort is, for a worker step of a stack with hosts that runs a new
 	// container, the port on its host's address that the container
 	// publishes its service port on (and is registered at).
-	HostPort int `json:"host_port,omitempty"`
-	Reason  string `json:"reason"`
+	HostPort int    `json:"host_port,omitempty"`
+	Reason   string `json:"reason"`
 	// Replaces is the ID of the container a replace step takes the place
 	// of; apply acts on that container and no other.
 	Replaces string `json:"replaces,omitempty"`
