@@ -23,8 +23,7 @@ import (
 // host), the registration starts critical and Consul's check alone admits
 // it (waitPassing).
 func (e *Executor) admit(ctx context.Context, svc *spec.Service, slot int, id string, c *plan.Container) (time.Time, error) {
-	ip := c.IP(e.Stack.NetworkName())
-	if ip == "" {
+	if ip, port := e.workerAddress(svc, c); ip == "" || port == 0 {
 		return time.Time{}, fmt.Errorf("container %s has no address on network %s", c.Name, e.Stack.NetworkName())
 	}
 	releaseSlot(ctx) // what is left is the worker's start, and Consul's work
@@ -32,7 +31,7 @@ func (e *Executor) admit(ctx context.Context, svc *spec.Service, slot int, id st
 	if err != nil {
 		return time.Time{}, err
 	}
-	reg := e.workerRegistration(svc, slot, id, ip)
+	reg := e.workerRegistration(svc, slot, id, c)
 	deadline := healthyDeadline(svc)
 	switch err := e.awaitHealthy(ctx, id, reg.Check.URL, svc.Check.Timeout, deadline); {
 	case err == nil:

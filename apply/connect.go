@@ -47,6 +47,13 @@ func (e *Executor) connectIfUp(ctx context.Context, observed *plan.State) error 
 	if e.consul.current() != nil {
 		return nil
 	}
+	e.seeRegistrations(observed)
+	if e.Stack.MultiHost() && e.Stack.Consul.Managed() && e.ConsulAddr == "" {
+		if !serverRunning(e.Stack, observed) {
+			return nil
+		}
+		return e.connect(ctx)
+	}
 	if e.Stack.Consul.Managed() && e.ConsulAddr == "" {
 		c := observed.Container(e.Stack.ConsulContainerName())
 		if c == nil || !c.Running() {
@@ -68,6 +75,11 @@ func (e *Executor) connect(ctx context.Context) error {
 	}
 	if err := waitLeader(ctx, c, addr, e.opts.ConsulReady); err != nil {
 		return err
+	}
+	if e.Stack.MultiHost() {
+		if c, err = e.clusterConsul(ctx, c); err != nil {
+			return err
+		}
 	}
 	e.consul.set(c)
 	if e.opts.Lock {
@@ -97,6 +109,9 @@ func (e *Executor) consulAddress(ctx context.Context) (string, error) {
 	}
 	if !e.Stack.Consul.Managed() {
 		return e.Stack.Consul.Address, nil
+	}
+	if e.Stack.MultiHost() {
+		return e.serverAddress(ctx)
 	}
 	name := e.Stack.ConsulContainerName()
 	c, err := e.Docker.InspectContainer(ctx, name)

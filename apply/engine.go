@@ -105,6 +105,8 @@ type Registration struct {
 	Port    int               `json:"port"`
 	Meta    map[string]string `json:"meta,omitempty"`
 	Check   *Check            `json:"check,omitempty"`
+	// Host is the host whose agent holds it, in a stack with hosts.
+	Host string `json:"host,omitempty"`
 	// Passing starts the check passing instead of critical: for a worker
 	// whose check has just been seen passing under another ID.
 	Passing bool `json:"-"`

@@ -91,6 +91,10 @@ type Executor struct {
 	// render of N instances per replaced slot.
 	lbTargetOnce sync.Once
 	lbTargetVal  lbTarget
+	// regHosts is, in a stack with hosts, the host whose agent holds each
+	// registration, as observed (seeRegistrations).
+	regMu    sync.Mutex
+	regHosts map[string]string
 }
 
 // New returns an executor with defaults filled in.
@@ -116,7 +120,13 @@ func New(s *spec.Stack, docker Docker, dial ConsulDialer, opts Options) *Executo
 	if opts.Probe == nil {
 		opts.Probe = HTTPProbe
 	}
-	return &Executor{Stack: s, Docker: docker, Dial: dial, opts: opts, lock: newStackLock(s, opts)}
+	e := &Executor{Stack: s, Docker: docker, Dial: dial, opts: opts, lock: newStackLock(s, opts)}
+	if s.MultiHost() {
+		// Workers are reached at their host's address and published port,
+		// not at a fixed address on one engine's network.
+		e.addrs.disable()
+	}
+	return e
 }
 
 func newApplyID() string {

@@ -102,6 +102,7 @@ func allWorkers(steps []JournalStep) bool {
 
 // undo carries out one Undo.
 func (e *Executor) undo(ctx context.Context, applyID string, u *Undo) error {
+	ctx = withHost(ctx, u.Host)
 	switch u.Op {
 	case UndoNone, "":
 		return nil
@@ -151,7 +152,9 @@ func (e *Executor) restoreRegistration(ctx context.Context, id string, prev *Reg
 		return e.deregister(ctx, id)
 	}
 	reg := *prev
-	if ctr, err := e.Docker.InspectContainer(ctx, id); err == nil && ctr != nil && ctr.Running() {
+	// A worker on a host keeps its host's address and port for its life;
+	// one on the stack network may come back at another IP.
+	if ctr, err := e.Docker.InspectContainer(ctx, id); err == nil && ctr != nil && ctr.Running() && ctr.Host == "" {
 		if ip := ctr.IP(e.Stack.NetworkName()); ip != "" && ip != reg.Address {
 			reg.Address = ip
 			reg.Check = moveCheck(reg.Check, prev.Address, ip)
@@ -215,6 +218,15 @@ func (e *Executor) restore(ctx context.Context, applyID string, r *Restore) erro
 				errs = multierror.Append(errs, err)
 			}
 		}
+		// A worker that moved host left the slot's ID on the new host's
+		// agent; the old host's has it again.
+		for _, n := range news {
+			if r.OldReg != nil && n.Host != "" && n.Host != r.OldReg.Host {
+				if err := e.deregisterMoved(ctx, n.Host, r.Name); err != nil {
+					errs = multierror.Append(errs, err)
+				}
+			}
+		}
 	}
 	for _, n := range news {
 		if err := e.Docker.RemoveContainer(ctx, n.ID); err != nil {
@@ -265,7 +277,7 @@ func (e *Executor) restoreOld(ctx context.Context, r *Restore, news []plan.Conta
 		return nil
 	}
 	reg := *r.OldReg
-	if ip := old.IP(e.Stack.NetworkName()); ip != "" && ip != reg.Address {
+	if ip := old.IP(e.Stack.NetworkName()); old.Host == "" && ip != "" && ip != reg.Address {
 		reg.Check = moveCheck(reg.Check, reg.Address, ip)
 		reg.Address = ip
 	}
@@ -307,8 +319,9 @@ func (e *Executor) servedByNew(ctx context.Context, r *Restore, news []plan.Cont
 	if err != nil || reg == nil {
 		return false
 	}
+	svc := e.Stack.Service(r.Service)
 	for _, n := range news {
-		if ip := n.IP(e.Stack.NetworkName()); ip != "" && ip == reg.Address {
+		if svc != nil && e.registeredAt(reg, svc, &n) {
 			return true
 		}
 	}
@@ -341,7 +354,7 @@ func (e *Executor) newContainers(ctx context.Context, applyID string, r *Restore
 // deleted, and the network after it.
 func (e *Executor) removeKept(ctx context.Context, consul bool) error {
 	var kept []*Restore
-	var networks []string
+	var networks []*Undo
 	for _, st := range e.journal.snapshot() {
 		u := st.Undo
 		if st.Status != plan.JournalDone || u == nil {
@@ -350,8 +363,8 @@ func (e *Executor) removeKept(ctx context.Context, consul bool) error {
 		if u.Restore != nil && u.Restore.Discard && u.Restore.OldID != "" && (u.Restore.Role == plan.RoleConsul) == consul {
 			kept = append(kept, u.Restore)
 		}
-		if consul && u.Op == UndoNone && st.ID == string(plan.KindNetwork)+"/"+u.Name {
-			networks = append(networks, u.Name)
+		if consul && u.Op == UndoNone && st.ID == plan.StepID(plan.Step{Kind: plan.KindNetwork, Target: u.Name, Host: u.Host}) {
+			networks = append(networks, u)
 		}
 	}
 	errs := multierror.Append(nil, bounded(e.opts.Workers, kept, func(r *Restore) error {
@@ -360,9 +373,10 @@ func (e *Executor) removeKept(ctx context.Context, consul bool) error {
 		}
 		return nil
 	}))
-	for _, n := range networks {
+	for _, u := range networks {
+		ctx, n := withHost(ctx, u.Host), u.Name
 		if err := e.Docker.RemoveNetwork(ctx, n); err != nil {
-			errs = multierror.Append(errs, fmt.Errorf("remove network %s: %w%s", n, err, e.staleEndpointHint(ctx, n, err)))
+			errs = multierror.Append(errs, fmt.Errorf("remove network %s%s: %w%s", n, onHostSuffix(u.Host), err, e.staleEndpointHint(ctx, n, err)))
 		}
 	}
 	return errs.ErrorOrNil()

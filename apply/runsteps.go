@@ -114,7 +114,11 @@ func (e *Executor) runStep(ctx context.Context, st *runState, step plan.Step) er
 	}
 	start := time.Now()
 	e.opts.Progress.StepStarted(step)
+	ctx = withHost(ctx, step.Host)
 	op, err := e.operation(ctx, st, step)
+	if err == nil && op.undo != nil {
+		op.undo.Host = step.Host
+	}
 	// The undo is written before the step changes anything. A step with
 	// nothing to undo (every step of a destroy) waits for no write: its
 	// status is written with its group's end.

@@ -162,6 +162,9 @@ func (e *Executor) imageOp(ctx context.Context, step plan.Step) (*operation, err
 	if step.Action == plan.ActionPull {
 		return nil, fmt.Errorf("image %s is not present locally and stackctl never pulls (no registry): build it first (for the reference images: make images)", step.Target)
 	}
+	if step.Action == plan.ActionCopy {
+		return e.copyImageOp(ctx, step)
+	}
 	if step.Action != plan.ActionBuild {
 		return nil, unsupported(step)
 	}
@@ -223,7 +226,7 @@ func (e *Executor) registrationOp(ctx context.Context, st *runState, step plan.S
 				return fmt.Errorf("register %s: its container: %v", step.Target, orMissing(err))
 			}
 			status, _ := c.Status(ctx, step.Target)
-			reg := e.workerRegistration(svc, step.Slot, step.Target, ctr.IP(e.Stack.NetworkName()))
+			reg := e.workerRegistration(svc, step.Slot, step.Target, ctr)
 			reg.Passing = status == plan.CheckPassing
 			if err := c.Register(ctx, reg); err != nil {
 				return err

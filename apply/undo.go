@@ -15,6 +15,9 @@ type Undo struct {
 	Value *string `json:"value,omitempty"`
 	// ImageID is the image the ref named before (UndoImage; "": none).
 	ImageID string `json:"image_id,omitempty"`
+	// Host is the host of the step, in a stack with hosts: the engine a
+	// network or image undo acts on.
+	Host string `json:"host,omitempty"`
 }
 
 // Undo operations.

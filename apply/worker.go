@@ -32,7 +32,7 @@ func (e *Executor) workerOp(ctx context.Context, st *runState, step plan.Step) (
 	switch step.Action {
 	case plan.ActionCreate:
 		return &operation{undo: undo, do: func(ctx context.Context) error {
-			return e.createWorker(ctx, svc, step.Slot, step.Target)
+			return e.createWorker(ctx, svc, step.Slot, step.Target, step.HostPort)
 		}}, nil
 	case plan.ActionStart:
 		old = st.before.Container(step.Target)
@@ -61,20 +61,23 @@ func (e *Executor) workerOp(ctx context.Context, st *runState, step plan.Step) (
 	r.Discard = true
 	if svc.Update.Order == spec.OrderStopFirst {
 		return &operation{undo: undo, do: func(ctx context.Context) error {
-			return e.replaceStopFirst(ctx, svc, step.Slot, old, reg)
+			return e.replaceStopFirst(ctx, svc, step.Slot, step.HostPort, old, reg)
 		}}, nil
 	}
 	return &operation{undo: undo, do: func(ctx context.Context) error {
-		return e.replaceStartFirst(ctx, st, svc, step.Slot, step.Target, old, reg)
+		return e.replaceStartFirst(ctx, st, svc, step.Slot, step.HostPort, step.Target, old, reg)
 	}}, nil
 }
 
-func (e *Executor) workerSpec(svc *spec.Service, slot int, name string) ContainerSpec {
+// workerSpec is the container of a worker slot. In a stack with hosts it
+// publishes its port on its host's address at hostPort (the plan's pick),
+// and says which host and port in its labels.
+func (e *Executor) workerSpec(ctx context.Context, svc *spec.Service, slot int, name string, hostPort int) ContainerSpec {
 	env := make([]string, 0, len(svc.Env))
 	for _, v := range svc.Env {
 		env = append(env, v.Name+"="+v.Value)
 	}
-	return ContainerSpec{
+	cs := ContainerSpec{
 		Name:        name,
 		Image:       svc.Image,
 		Cmd:         svc.Command,
@@ -86,15 +89,32 @@ func (e *Executor) workerSpec(svc *spec.Service, slot int, name string) Containe
 		StopTimeout: workerStopTimeout,
 		Restart:     "unless-stopped",
 	}
+	if h := e.Stack.Host(hostOf(ctx)); h != nil {
+		cs.Labels[plan.LabelHost] = h.Name
+		cs.Labels[plan.LabelHostPort] = strconv.Itoa(hostPort)
+		cs.Ports = []spec.PortMapping{{HostIP: h.Address, HostPort: hostPort, ContainerPort: svc.Port, Protocol: "tcp"}}
+	}
+	return cs
 }
 
-// workerRegistration is the registration of a worker at ip under id.
-func (e *Executor) workerRegistration(svc *spec.Service, slot int, id, ip string) Registration {
-	d := plan.DesiredRegistration(e.Stack, svc, slot, ip)
+// workerAddress is where the worker container c is reached and registered:
+// its address on the stack network at the service's port or, in a stack
+// with hosts, its host's address at the host port it publishes.
+func (e *Executor) workerAddress(svc *spec.Service, c *plan.Container) (string, int) {
+	if h := e.Stack.Host(c.Host); h != nil {
+		return h.Address, plan.WorkerHostPort(c)
+	}
+	return c.IP(e.Stack.NetworkName()), svc.Port
+}
+
+// workerRegistration is the registration of the worker container c under id.
+func (e *Executor) workerRegistration(svc *spec.Service, slot int, id string, c *plan.Container) Registration {
+	addr, port := e.workerAddress(svc, c)
+	d := plan.DesiredRegistration(e.Stack, svc, slot, addr)
 	return Registration{
-		ID: id, Service: d.Service, Address: ip, Port: d.Port, Meta: d.Meta,
+		ID: id, Service: d.Service, Address: addr, Port: port, Meta: d.Meta, Host: c.Host,
 		Check: &Check{
-			URL:             "http://" + ip + ":" + strconv.Itoa(svc.Port) + svc.Check.HTTP,
+			URL:             "http://" + addr + ":" + strconv.Itoa(port) + svc.Check.HTTP,
 			Interval:        svc.Check.Interval,
 			Timeout:         svc.Check.Timeout,
 			DeregisterAfter: svc.Check.DeregisterAfter,
@@ -142,8 +162,8 @@ func (e *Executor) runContainer(ctx context.Context, cs ContainerSpec) (*plan.Co
 }
 
 // createWorker runs a new worker under its slot name and admits it.
-func (e *Executor) createWorker(ctx context.Context, svc *spec.Service, slot int, name string) error {
-	c, err := e.runContainer(ctx, e.workerSpec(svc, slot, name))
+func (e *Executor) createWorker(ctx context.Context, svc *spec.Service, slot int, name string, hostPort int) error {
+	c, err := e.runContainer(ctx, e.workerSpec(ctx, svc, slot, name, hostPort))
 	if err != nil {
 		return err
 	}
@@ -177,11 +197,11 @@ func (e *Executor) startWorker(ctx context.Context, svc *spec.Service, slot int,
 // next batch may start, while the old container, out of Consul, waits
 // until the LB no longer routes to it, drains and stops in the background
 // (kept until the apply has succeeded).
-func (e *Executor) replaceStartFirst(ctx context.Context, st *runState, svc *spec.Service, slot int, name string, old *plan.Container, oldReg *Registration) error {
+func (e *Executor) replaceStartFirst(ctx context.Context, st *runState, svc *spec.Service, slot, hostPort int, name string, old *plan.Container, oldReg *Registration) error {
 	if err := e.setAside(ctx, old); err != nil {
 		return err
 	}
-	c, err := e.runContainer(ctx, e.workerSpec(svc, slot, name))
+	c, err := e.runContainer(ctx, e.workerSpec(ctx, svc, slot, name, hostPort))
 	if err != nil {
 		return err
 	}
@@ -189,10 +209,18 @@ func (e *Executor) replaceStartFirst(ctx context.Context, st *runState, svc *spe
 	if err != nil {
 		return err
 	}
+	if oldReg != nil && old.Host != c.Host {
+		// The slot's ID now lives on the new host's agent too: the old
+		// host's registration leaves by its own change (the one removal
+		// of the slot's move).
+		if err := e.deregisterMoved(ctx, old.Host, oldReg.ID); err != nil {
+			return err
+		}
+	}
 	if !old.Running() {
 		return nil
 	}
-	served := oldReg != nil && oldReg.Address == old.IP(e.Stack.NetworkName())
+	served := oldReg != nil && e.registeredAt(oldReg, svc, old)
 	st.leaving.add(func(ctx context.Context) {
 		if served {
 			e.waitLBMembership(ctx, since)
@@ -225,7 +253,7 @@ func (e *Executor) setAside(ctx context.Context, old *plan.Container) error {
 
 // replaceStopFirst takes the old worker out first, then runs the new one
 // under the slot's name.
-func (e *Executor) replaceStopFirst(ctx context.Context, svc *spec.Service, slot int, old *plan.Container, oldReg *Registration) error {
+func (e *Executor) replaceStopFirst(ctx context.Context, svc *spec.Service, slot, hostPort int, old *plan.Container, oldReg *Registration) error {
 	if oldReg != nil {
 		if err := e.deregister(ctx, oldReg.ID); err != nil {
 			return err
@@ -234,7 +262,7 @@ func (e *Executor) replaceStopFirst(ctx context.Context, svc *spec.Service, slot
 	if err := e.retire(ctx, old); err != nil {
 		return err
 	}
-	return e.createWorker(ctx, svc, slot, e.Stack.WorkerName(svc.Name, slot))
+	return e.createWorker(ctx, svc, slot, e.Stack.WorkerName(svc.Name, slot), hostPort)
 }
 
 // retire stops a container and renames it out of its slot's way; it keeps

@@ -176,6 +176,10 @@ func (b *builder) newLB() bool {
 }
 
 // stepID is a step's ID: "<kind>/<target>".
+// StepID is the ID Compute gives a step: "<kind>/<target>", with
+// "@<host>" when it has a host.
+func StepID(st Step) string { return stepID(st) }
+
 func stepID(st Step) string {
 	if st.Host != "" {
 		return string(st.Kind) + "/" + st.Target + "@" + st.Host

@@ -181,6 +181,10 @@ func LBConsulAddress(s *spec.Stack) string {
 	if !s.Consul.Managed() {
 		return s.Consul.Address
 	}
+	if h := s.Host(lbHost(s)); h != nil {
+		// The LB's own host's agent, which listens on the host's address.
+		return "http://" + h.Address + ":8500"
+	}
 	return "http://" + s.ConsulContainerName() + ":8500"
 }
 
@@ -220,4 +224,12 @@ func (t *LBTemplate) Summary() string {
 		s += ": no reload when workers come and go"
 	}
 	return s
+}
+
+// lbHost is the host the LB runs on, "" without hosts or LB.
+func lbHost(s *spec.Stack) string {
+	if s.LB == nil {
+		return ""
+	}
+	return s.LB.Host
 }

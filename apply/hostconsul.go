@@ -1,0 +1,129 @@
+package apply
+
+import (
+	"context"
+	"fmt"
+	"sync"
+)
+
+// hostConsul is the Consul of a stack with hosts: the cluster, reached at
+// one server's agent, for everything but the agent-local calls, which go to
+// the agent of the host the registration lives on (docs/multihost.md: each
+// worker is registered with, and checked by, its own host's agent).
+type hostConsul struct {
+	Consul // the cluster: catalog, KV, sessions
+	dial   ConsulDialer
+	addrs  map[string]string // host → its agent's HTTP address
+
+	mu     sync.Mutex
+	agents map[string]Consul
+	where  map[string]string // registration ID → host
+}
+
+func newHostConsul(cluster Consul, dial ConsulDialer, addrs map[string]string, where map[string]string) *hostConsul {
+	w := make(map[string]string, len(where))
+	for id, h := range where {
+		w[id] = h
+	}
+	return &hostConsul{Consul: cluster, dial: dial, addrs: addrs, agents: map[string]Consul{}, where: w}
+}
+
+// agent is the named host's agent, dialed once.
+func (c *hostConsul) agent(host string) (Consul, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if a, ok := c.agents[host]; ok {
+		return a, nil
+	}
+	addr, ok := c.addrs[host]
+	if !ok {
+		return nil, fmt.Errorf("no Consul agent for host %q", host)
+	}
+	a, err := c.dial(addr)
+	if err != nil {
+		return nil, fmt.Errorf("Consul agent of host %s at %s: %w", host, addr, err)
+	}
+	c.agents[host] = a
+	return a, nil
+}
+
+// agentOf is the agent that holds registration id: the one it was last
+// registered with or seen on, else the step's host's.
+func (c *hostConsul) agentOf(ctx context.Context, id string) (Consul, error) {
+	c.mu.Lock()
+	host, ok := c.where[id]
+	c.mu.Unlock()
+	if !ok {
+		host = hostOf(ctx)
+	}
+	return c.agent(host)
+}
+
+func (c *hostConsul) Register(ctx context.Context, r Registration) error {
+	host := r.Host
+	if host == "" {
+		host = hostOf(ctx)
+	}
+	a, err := c.agent(host)
+	if err != nil {
+		return err
+	}
+	if err := a.Register(ctx, r); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.where[r.ID] = host
+	c.mu.Unlock()
+	return nil
+}
+
+func (c *hostConsul) Deregister(ctx context.Context, id string) error {
+	a, err := c.agentOf(ctx, id)
+	if err != nil {
+		return err
+	}
+	return a.Deregister(ctx, id)
+}
+
+// deregisterOn takes id out of the named host's agent: for a worker that
+// moved, whose old registration keeps its ID on the old host's agent.
+func (c *hostConsul) deregisterOn(ctx context.Context, host, id string) error {
+	a, err := c.agent(host)
+	if err != nil {
+		return err
+	}
+	return a.Deregister(ctx, id)
+}
+
+func (c *hostConsul) Registration(ctx context.Context, id string) (*Registration, error) {
+	a, err := c.agentOf(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	r, err := a.Registration(ctx, id)
+	if r != nil && r.Host == "" {
+		c.mu.Lock()
+		r.Host = c.where[id]
+		c.mu.Unlock()
+		if r.Host == "" {
+			r.Host = hostOf(ctx)
+		}
+	}
+	return r, err
+}
+
+func (c *hostConsul) LocalStatus(ctx context.Context, id string) (string, error) {
+	a, err := c.agentOf(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	return a.LocalStatus(ctx, id)
+}
+
+func (c *hostConsul) SyncNow(ctx context.Context, id string) error {
+	a, err := c.agentOf(ctx, id)
+	if err != nil {
+		return err
+	}
+	return a.SyncNow(ctx, id)
+}
