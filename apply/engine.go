@@ -50,6 +50,17 @@ type ContainerSpec struct {
 	Restart string
 	// Mounts are bind mounts of the Docker host's files and folders.
 	Mounts []Mount
+	// HostNetwork runs the container in the Docker host's network
+	// namespace (network_mode host): Network, IP, Aliases and Ports must
+	// then be empty. For the Consul agents of a multi-host stack, which
+	// bind their host's address.
+	HostNetwork bool
+	// Volumes are named volumes, made (labelled) when missing.
+	Volumes []VolumeMount
+	// Files are written into the container after it is created and before
+	// it starts: how secrets reach a container without showing in its
+	// command or environment, which `docker inspect` prints.
+	Files []File
 }
 
 // Mount is a bind mount of Source, on the Docker host, at Target in the

@@ -207,6 +207,9 @@ func (d fakeDocker) CreateContainer(_ context.Context, c ContainerSpec) (string,
 	ctr := &plan.Container{ID: id, Name: c.Name, Labels: maps.Clone(c.Labels), State: plan.ContainerCreated,
 		ImageRef: c.Image, ImageID: img.ID,
 		Networks: map[string]string{c.Network: fmt.Sprintf("10.0.%d.%d", d.w.nextID/200, d.w.nextID%200+2)}}
+	if c.HostNetwork {
+		ctr.Networks = map[string]string{"host": ""} // as Docker reports it: no address of its own
+	}
 	for i, p := range c.Ports {
 		hp := p.HostPort
 		if hp == 0 {

@@ -132,7 +132,7 @@ func (e *Executor) runContainer(ctx context.Context, cs ContainerSpec) (*plan.Co
 	if err != nil {
 		return nil, err
 	}
-	if cs.IP == "" {
+	if cs.IP == "" && !cs.HostNetwork {
 		cs.IP = e.addrs.next(ctx, e.Docker, e.Stack.NetworkName())
 	}
 	var id string

@@ -21,6 +21,9 @@ type Client struct {
 	api       *api.Client
 	addr      string
 	transport *http.Transport
+	// token is the ACL token the client sends ("" for none); ReadSecrets
+	// gives it back as the management token that read them.
+	token string
 }
 
 var _ plan.ConsulReader = (*Client)(nil)
@@ -29,15 +32,29 @@ var _ plan.ConsulReader = (*Client)(nil)
 // usual environment is honoured for the rest: CONSUL_HTTP_TOKEN,
 // CONSUL_HTTP_SSL, CONSUL_CACERT, ... No request is made yet.
 func New(addr string) (*Client, error) {
+	return newClient(addr, nil)
+}
+
+// NewWithToken is New with an ACL token of the caller's instead of
+// CONSUL_HTTP_TOKEN's: a multi-host stack's management token, or a
+// narrower one (the LB's) to check what it may do.
+func NewWithToken(addr, token string) (*Client, error) {
+	return newClient(addr, &token)
+}
+
+func newClient(addr string, token *string) (*Client, error) {
 	cfg := api.DefaultConfig()
 	if addr != "" {
 		cfg.Address = addr
 	}
-	c, err := api.NewClient(cfg)
+	if token != nil {
+		cfg.Token, cfg.TokenFile = *token, ""
+	}
+	c, err := api.NewClient(cfg) // reads TokenFile into Token
 	if err != nil {
 		return nil, err
 	}
-	return &Client{api: c, addr: cfg.Address, transport: cfg.Transport}, nil
+	return &Client{api: c, addr: cfg.Address, transport: cfg.Transport, token: cfg.Token}, nil
 }
 
 // Dial is New as a plan.ConsulDialer, for a single plan. Callers that plan

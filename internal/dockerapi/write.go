@@ -38,8 +38,16 @@ func (c *Client) RemoveNetwork(ctx context.Context, name string) error {
 }
 
 // CreateContainer creates (without starting) a container attached to its
-// network only. A taken name is apply.ErrNameConflict.
+// network only, or to the host's network with HostNetwork; its named
+// volumes are made first and its files copied in last. A taken name is
+// apply.ErrNameConflict.
 func (c *Client) CreateContainer(ctx context.Context, s apply.ContainerSpec) (string, error) {
+	if err := checkHostNetwork(s); err != nil {
+		return "", err
+	}
+	if err := c.ensureVolumes(ctx, s.Volumes); err != nil {
+		return "", err
+	}
 	exposed, bindings := portBindings(s)
 	cfg := &container.Config{
 		Image:        s.Image,
@@ -61,14 +69,14 @@ func (c *Client) CreateContainer(ctx context.Context, s apply.ContainerSpec) (st
 	for _, m := range s.Mounts {
 		host.Mounts = append(host.Mounts, mount.Mount{Type: mount.TypeBind, Source: m.Source, Target: m.Target, ReadOnly: m.ReadOnly})
 	}
+	host.Mounts = append(host.Mounts, volumeMounts(s.Volumes)...)
 	if s.Restart != "" {
 		host.RestartPolicy = container.RestartPolicy{Name: container.RestartPolicyMode(s.Restart)}
 	}
-	ep := &network.EndpointSettings{Aliases: s.Aliases}
-	if s.IP != "" {
-		ep.IPAMConfig = &network.EndpointIPAMConfig{IPv4Address: s.IP}
+	netCfg := networking(s)
+	if s.HostNetwork {
+		host.NetworkMode = network.NetworkHost
 	}
-	netCfg := &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{s.Network: ep}}
 	res, err := c.api.ContainerCreate(ctx, cfg, host, netCfg, nil, s.Name)
 	if isPinRefused(err) {
 		return "", fmt.Errorf("%w: %v", apply.ErrPinRefused, err)
@@ -79,7 +87,35 @@ func (c *Client) CreateContainer(ctx context.Context, s apply.ContainerSpec) (st
 	if err != nil {
 		return "", err
 	}
+	if err := c.copyFiles(ctx, res.ID, s.Files); err != nil {
+		// A container without its files must not be started by anyone, and
+		// would hold the name against the next try.
+		_ = c.RemoveContainer(context.WithoutCancel(ctx), res.ID)
+		return "", fmt.Errorf("copy files into %s: %w", s.Name, err)
+	}
 	return res.ID, nil
+}
+
+// networking is the container's endpoint on its network: none for the
+// host's network, which has no endpoints to configure.
+func networking(s apply.ContainerSpec) *network.NetworkingConfig {
+	if s.HostNetwork {
+		return nil
+	}
+	ep := &network.EndpointSettings{Aliases: s.Aliases}
+	if s.IP != "" {
+		ep.IPAMConfig = &network.EndpointIPAMConfig{IPv4Address: s.IP}
+	}
+	return &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{s.Network: ep}}
+}
+
+// checkHostNetwork refuses what Docker would drop silently on the host's
+// network (published ports) or refuse less clearly (addresses, aliases).
+func checkHostNetwork(s apply.ContainerSpec) error {
+	if s.HostNetwork && (s.Network != "" || s.IP != "" || len(s.Aliases) > 0 || len(s.Ports) > 0) {
+		return fmt.Errorf("create %s: a container on the host's network takes no network, address, alias or published port", s.Name)
+	}
+	return nil
 }
 
 func portBindings(s apply.ContainerSpec) (nat.PortSet, nat.PortMap) {
