@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/stackctl/stackctl/spec"
 )
 
 // The parts of Compute that exist only for a stack with hosts
@@ -27,28 +26,6 @@ const (
 	HostPortMin = 20000
 	HostPortMax = 20999
 )
-
-// ConsulAgentConfig is the flat view of the managed Consul agent container
-// on host h.
-func ConsulAgentConfig(s *spec.Stack, h *spec.Host) map[string]string {
-	role := "client"
-	if s.ConsulServer(h.Name) {
-		role = "server"
-	}
-	return map[string]string{"image": s.Consul.Image, "role": role, "address": h.Address,
-		"servers": strings.Join(s.Consul.Servers, ",")}
-}
-
-// ConsulAgentLabels are the labels of the managed Consul agent on host h.
-func ConsulAgentLabels(s *spec.Stack, h *spec.Host) map[string]string {
-	return withEnv(s, map[string]string{
-		spec.LabelStack: s.Name,
-		spec.LabelRole:  RoleConsul,
-		spec.LabelHash:  s.ConsulAgentHash(h),
-		LabelHost:       h.Name,
-		LabelConfig:     encodeConfig(ConsulAgentConfig(s, h)),
-	})
-}
 
 // hostNetworks plans the stack network on every host that lacks it. A host
 // whose engine did not answer gets nothing: apply refuses such a plan
@@ -81,8 +58,7 @@ func (b *builder) consulAgents() {
 		if c.Role() != RoleConsul {
 			continue
 		}
-		if want[c.Name] && byName[c.Name] == nil && c.Host == c.Labels[LabelHost] &&
-			c.Name == b.s.ConsulAgentName(c.Host) {
+		if want[c.Name] && byName[c.Name] == nil && c.Name == b.s.ConsulAgentName(c.Host) {
 			byName[c.Name] = c
 			continue
 		}
@@ -93,7 +69,7 @@ func (b *builder) consulAgents() {
 			continue
 		}
 		steps := b.converge(byName[b.s.ConsulAgentName(h.Name)], KindConsul, b.s.ConsulAgentName(h.Name),
-			b.s.ConsulAgentHash(h), ConsulAgentConfig(b.s, h), b.s.Consul.Image)
+			b.s.ConsulAgentHash(h.Name), ConsulAgentConfig(b.s, h.Name), b.s.Consul.Image)
 		b.consulSteps = append(b.consulSteps, onHost(steps, h.Name)...)
 	}
 }
