@@ -5,7 +5,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-
 )
 
 // The parts of Compute that exist only for a stack with hosts
