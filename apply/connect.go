@@ -76,6 +76,11 @@ func (e *Executor) connect(ctx context.Context) error {
 	if err := waitLeader(ctx, c, addr, e.opts.ConsulReady); err != nil {
 		return err
 	}
+	if e.Stack.MultiHost() && e.Stack.Consul.Managed() {
+		if err := e.setupCluster(ctx, c); err != nil {
+			return err
+		}
+	}
 	if e.Stack.MultiHost() {
 		if c, err = e.clusterConsul(ctx, c); err != nil {
 			return err

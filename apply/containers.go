@@ -66,6 +66,9 @@ func (e *Executor) lbSpec() ContainerSpec {
 }
 
 func (e *Executor) consulOp(ctx context.Context, st *runState, step plan.Step) (*operation, error) {
+	if step.Host != "" && step.Action != plan.ActionDestroy && step.Action != plan.ActionStart {
+		return e.consulAgentOp(ctx, st, step)
+	}
 	switch step.Action {
 	case plan.ActionDestroy:
 		return e.destroyContainerOp(ctx, st, step)
@@ -152,7 +155,14 @@ func (e *Executor) lbOp(ctx context.Context, st *runState, step plan.Step) (*ope
 // pass, and is ready once it serves them all (waitLBReady).
 func (e *Executor) createLB(ctx context.Context) error {
 	since := time.Now().UTC()
-	if _, err := e.runContainer(ctx, e.lbSpec()); err != nil {
+	cs := e.lbSpec()
+	if e.Stack.MultiHost() {
+		var err error
+		if cs, err = e.lbOnHosts(cs); err != nil {
+			return err
+		}
+	}
+	if _, err := e.runContainer(ctx, cs); err != nil {
 		return err
 	}
 	releaseSlot(ctx)

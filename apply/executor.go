@@ -43,6 +43,9 @@ type Options struct {
 	Progress Progress
 	// Probe is a new worker's health gate (admit); default HTTPProbe.
 	Probe Prober
+	// ConsulToken is CONSUL_HTTP_TOKEN: in a stack with hosts, the
+	// management token of the cluster a first apply makes.
+	ConsulToken string
 }
 
 // faults are the failures the package's tests inject (export_test.go);
@@ -95,6 +98,9 @@ type Executor struct {
 	// registration, as observed (seeRegistrations).
 	regMu    sync.Mutex
 	regHosts map[string]string
+	// secrets are the Consul cluster's, in a stack with hosts: read once
+	// connected, or made for the agents of a new cluster.
+	secrets *ClusterSecrets
 }
 
 // New returns an executor with defaults filled in.
@@ -204,6 +210,9 @@ func (e *Executor) Run(ctx context.Context, p *plan.Plan, before *plan.State) *R
 		}
 	}
 	cleanup = multierror.Append(cleanup, e.removeKept(ctx, true))
+	if st.destroy {
+		cleanup = multierror.Append(cleanup, e.removeConsulVolumes(ctx))
+	}
 	r.Cleanup = cleanup.ErrorOrNil()
 	return r
 }

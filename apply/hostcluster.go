@@ -2,9 +2,13 @@ package apply
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"strconv"
+	"time"
+
+	"github.com/hashicorp/go-multierror"
 
 	"github.com/stackctl/stackctl/plan"
 	"github.com/stackctl/stackctl/spec"
@@ -71,4 +75,143 @@ func (e *Executor) seeRegistrations(observed *plan.State) {
 	e.regMu.Lock()
 	e.regHosts = where
 	e.regMu.Unlock()
+}
+
+// ClusterAdmin is what apply needs of a stack with hosts' Consul beyond
+// Consul: its secrets and ACLs (docs/multihost.md, "The Consul cluster as
+// built"). internal/consulapi's client has it.
+type ClusterAdmin interface {
+	ReadSecrets(ctx context.Context, s *spec.Stack) (*ClusterSecrets, error)
+	StoreSecrets(ctx context.Context, s *spec.Stack, sec ClusterSecrets) error
+	SetupACL(ctx context.Context, s *spec.Stack, sec ClusterSecrets) error
+	WaitCluster(ctx context.Context, servers int, timeout time.Duration) error
+}
+
+// ErrNoManagementToken: a stack with hosts runs Consul with ACLs, and
+// CONSUL_HTTP_TOKEN is its management token.
+var ErrNoManagementToken = errors.New("a stack with hosts runs Consul with ACLs on, and needs its management token in CONSUL_HTTP_TOKEN " +
+	"(any UUID for a new cluster: export CONSUL_HTTP_TOKEN=$(cat /proc/sys/kernel/random/uuid), and keep it)")
+
+// clusterSecrets are the secrets the agents this apply creates get: the
+// cluster's, read when it was connected, or new ones for a new cluster.
+func (e *Executor) clusterSecrets() (ClusterSecrets, error) {
+	e.regMu.Lock()
+	defer e.regMu.Unlock()
+	if e.secrets != nil {
+		return *e.secrets, nil
+	}
+	if e.opts.ConsulToken == "" {
+		return ClusterSecrets{}, ErrNoManagementToken
+	}
+	sec, err := NewClusterSecrets(e.opts.ConsulToken)
+	if err != nil {
+		return ClusterSecrets{}, err
+	}
+	e.secrets = &sec
+	return sec, nil
+}
+
+// setupCluster makes a connected cluster ready for the stack: every
+// server alive under a leader, the secrets this apply gave new agents kept
+// in KV, the ACL policies and tokens in place. On a cluster that runs
+// already it reads the secrets instead.
+func (e *Executor) setupCluster(ctx context.Context, c Consul) error {
+	admin, ok := c.(ClusterAdmin)
+	if !ok {
+		return errors.New("the Consul client cannot manage a cluster's secrets and ACLs")
+	}
+	if err := admin.WaitCluster(ctx, len(e.Stack.Consul.Servers), e.opts.ConsulReady); err != nil {
+		return err
+	}
+	e.regMu.Lock()
+	made := e.secrets
+	e.regMu.Unlock()
+	if made == nil {
+		sec, err := admin.ReadSecrets(ctx, e.Stack)
+		if err != nil {
+			return fmt.Errorf("read the cluster's secrets: %w", err)
+		}
+		if sec == nil {
+			return fmt.Errorf("the Consul cluster of stack %s runs, but its secrets are not in %s%s: an apply was stopped while it made the cluster; `stackctl destroy` it and apply again",
+				e.Stack.Name, e.Stack.KVPrefix(), plan.KVSecrets)
+		}
+		e.regMu.Lock()
+		e.secrets = sec
+		e.regMu.Unlock()
+		made = sec
+	} else if err := admin.StoreSecrets(ctx, e.Stack, *made); err != nil {
+		return fmt.Errorf("keep the cluster's secrets: %w", err)
+	}
+	if err := admin.SetupACL(ctx, e.Stack, *made); err != nil {
+		return fmt.Errorf("set up the cluster's ACLs: %w", err)
+	}
+	return nil
+}
+
+// consulAgentOp creates or starts the Consul agent of the step's host.
+func (e *Executor) consulAgentOp(ctx context.Context, st *runState, step plan.Step) (*operation, error) {
+	if step.Action != plan.ActionCreate {
+		return nil, fmt.Errorf("%s of the Consul agent %s (%s): %w; replacing an agent of a running cluster is not built yet: `stackctl destroy` and apply again",
+			step.Action, step.Target, step.Reason, ErrUnsupported)
+	}
+	sec, err := e.clusterSecrets()
+	if err != nil {
+		return nil, err
+	}
+	cs, err := ConsulAgentSpec(e.Stack, step.Host, sec)
+	if err != nil {
+		return nil, err
+	}
+	cs.Labels = e.labels(cs.Labels)
+	r := &Restore{Role: plan.RoleConsul, Name: step.Target}
+	return &operation{undo: &Undo{Op: UndoContainer, Restore: r}, do: func(ctx context.Context) error {
+		if _, err := e.runContainer(ctx, cs); err != nil {
+			e.consul.fail(err)
+			return err
+		}
+		e.connectInBackground(ctx)
+		return nil
+	}}, nil
+}
+
+// lbTokenFile is where the LB of a stack with hosts finds its Consul token
+// (CONSUL_HTTP_TOKEN_FILE), copied in before it starts.
+const lbTokenFile = "/etc/stackctl/consul-token"
+
+// lbOnHosts gives the LB of a stack with hosts its token, as a file.
+func (e *Executor) lbOnHosts(cs ContainerSpec) (ContainerSpec, error) {
+	e.regMu.Lock()
+	sec := e.secrets
+	e.regMu.Unlock()
+	if sec == nil {
+		return cs, errors.New("the LB's Consul token is not known: the cluster was not set up")
+	}
+	cs.Env = append(cs.Env, "CONSUL_HTTP_TOKEN_FILE="+lbTokenFile)
+	cs.Files = append(cs.Files, File{Path: lbTokenFile, Mode: 0o400, Content: []byte(sec.LBToken)})
+	return cs, nil
+}
+
+// volumeRemover is an engine that removes named volumes.
+type volumeRemover interface {
+	RemoveVolume(ctx context.Context, name string) error
+}
+
+// removeConsulVolumes removes the Consul agents' data volume from every
+// host, once a destroy has removed the agents.
+func (e *Executor) removeConsulVolumes(ctx context.Context) error {
+	hd, ok := e.Docker.(*hostDocker)
+	if !ok {
+		return nil
+	}
+	var errs *multierror.Error
+	for _, h := range e.Stack.Hosts {
+		vr, ok := hd.Hosts[h.Name].(volumeRemover)
+		if !ok {
+			continue
+		}
+		if err := vr.RemoveVolume(ctx, e.Stack.ConsulDataVolume()); err != nil {
+			errs = multierror.Append(errs, fmt.Errorf("remove volume %s on host %s: %w", e.Stack.ConsulDataVolume(), h.Name, err))
+		}
+	}
+	return errs.ErrorOrNil()
 }
