@@ -37,11 +37,11 @@ func catalogRegistrations(ctx context.Context, c ConsulReader, stack string) ([]
 // consulCandidate is a Consul agent a stack with hosts may be read from.
 type consulCandidate struct {
 	at Endpoint
-	// container is the agent's container seen running, so the agent
-	// should answer; "" when its host's engine did not answer either, so
-	// nobody knows (and an external agent, which always should).
-	container string
+	// expected: the agent should answer, its container being seen running
+	// (or it is an external agent); false when its host's engine did not
+	// answer either, so nobody knows.
 	expected  bool
+	container string     // the agent's container, when seen running
 	host      *spec.Host // nil for CONSUL_HTTP_ADDR or an external agent
 }
 
@@ -86,14 +86,11 @@ func clusterCandidates(desired *spec.Stack, override string, state *State) []con
 			Address: net.JoinHostPort(h.Address, strconv.Itoa(ConsulHTTPPort)),
 			Via:     "the Consul server on host " + name + "; set CONSUL_HTTP_ADDR to override",
 		}}
-		switch {
-		case !seen.Reached():
+		if !seen.Reached() {
 			unknown = append(unknown, c)
-		default:
-			if agent := runningAgent(state, name); agent != "" {
-				c.container, c.expected = agent, true
-				running = append(running, c)
-			}
+		} else if agent := runningAgent(state, name); agent != "" {
+			c.container, c.expected = agent, true
+			running = append(running, c)
 		}
 	}
 	if override == "" && desired.Consul.Managed() {
