@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/stackctl/stackctl/spec"
 )
@@ -77,6 +78,16 @@ type Observer struct {
 	// stack's address (the CLI passes CONSUL_HTTP_ADDR).
 	Consul     ConsulDialer
 	ConsulAddr string
+
+	// Hosts reads each host's engine, by host name, for a stack with hosts
+	// (docs/multihost.md). Docker is then the control engine, where images
+	// are built, and only those images and nothing else are read from it;
+	// it may be nil. Hosts is unused for a stack without hosts.
+	Hosts map[string]DockerReader
+	// HostTimeout bounds the read of one host's engine and each attempt at
+	// one of its Consul servers, so that a host that does not answer costs
+	// a plan this long and no more; 0 means DefaultHostTimeout.
+	HostTimeout time.Duration
 }
 
 // Observe reads everything Compute needs, in parallel: Docker containers,
@@ -86,6 +97,9 @@ type Observer struct {
 // reach Docker, or a Consul that should be up, is an *EndpointError and no
 // state is returned.
 func (o *Observer) Observe(ctx context.Context, desired *spec.Stack) (*State, error) {
+	if desired.MultiHost() {
+		return o.observeHosts(ctx, desired)
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
@@ -98,7 +112,7 @@ func (o *Observer) Observe(ctx context.Context, desired *spec.Stack) (*State, er
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			consulEarly = o.readConsul(ctx, desired, early)
+			consulEarly = o.readConsul(ctx, desired, early, agentRegistrations)
 		}()
 	}
 	state, err := o.readDocker(ctx, desired)
@@ -118,7 +132,7 @@ func (o *Observer) Observe(ctx context.Context, desired *spec.Stack) (*State, er
 	}
 	res := consulEarly
 	if haveEarly != nil || at.Address != early.Address {
-		res = o.readConsul(ctx, desired, at)
+		res = o.readConsul(ctx, desired, at, agentRegistrations)
 	}
 	if res.err != nil {
 		var ee *EndpointError
@@ -142,46 +156,81 @@ func consulWanted(desired *spec.Stack, state *State) bool {
 	return c != nil && c.Labels[spec.LabelRole] == RoleConsul && c.Running()
 }
 
-// readDocker lists containers, inspects the network and every image the
-// stack names, and hashes build contexts, all at once.
+// readDocker reads the one engine of a stack without hosts and hashes
+// build contexts at the same time.
 func (o *Observer) readDocker(ctx context.Context, desired *spec.Stack) (*State, error) {
 	state := &State{Stack: desired.Name, Contexts: map[string]string{}}
-	refs := imageRefs(desired)
-	images := make([]*Image, len(refs))
-	errs := make([]error, 2+len(refs)) // one slot per request, in a fixed order
+	var engine engineState
+	var engineErr error
 	run := parallel{}
-	run.do(func() {
-		cs, err := o.Docker.ListContainers(ctx, desired.Name)
-		state.Containers, errs[0] = cs, wrap("list containers", err)
-	})
-	run.do(func() {
-		n, err := o.Docker.InspectNetwork(ctx, desired.NetworkName())
-		state.Network, errs[1] = n, wrap("inspect network "+desired.NetworkName(), err)
-	})
-	for i, ref := range refs {
-		run.do(func() {
-			img, err := o.Docker.InspectImage(ctx, ref)
-			images[i], errs[2+i] = img, wrap("inspect image "+ref, err)
-		})
-	}
+	run.do(func() { engine, engineErr = readEngine(ctx, o.Docker, desired) })
 	contextErr := hashContexts(desired, state.Contexts)
 	run.wait()
-	if err := firstOfEachCause(errs); err != nil {
-		return nil, &EndpointError{Service: "Docker", Endpoint: o.DockerAt, Err: err}
+	if engineErr != nil {
+		return nil, &EndpointError{Service: "Docker", Endpoint: o.DockerAt, Err: engineErr}
 	}
 	if contextErr != nil {
 		return nil, contextErr
 	}
-	for _, img := range images {
+	state.Containers, state.Network, state.UnownedNetwork, state.Images =
+		engine.containers, engine.network, engine.unownedNetwork, engine.images
+	return state, nil
+}
+
+// engineState is what one engine holds of a stack.
+type engineState struct {
+	containers     []Container // sorted by name
+	network        *Network
+	unownedNetwork bool
+	images         []Image // sorted by ref
+}
+
+// readEngine lists the stack's containers and inspects its network and
+// every image it names, all at once.
+func readEngine(ctx context.Context, docker DockerReader, desired *spec.Stack) (engineState, error) {
+	var out engineState
+	refs := imageRefs(desired)
+	errs := make([]error, 2+len(refs)) // one slot per request, in a fixed order
+	run := parallel{}
+	run.do(func() {
+		cs, err := docker.ListContainers(ctx, desired.Name)
+		out.containers, errs[0] = cs, wrap("list containers", err)
+	})
+	run.do(func() {
+		n, err := docker.InspectNetwork(ctx, desired.NetworkName())
+		out.network, errs[1] = n, wrap("inspect network "+desired.NetworkName(), err)
+	})
+	run.do(func() { out.images = readImages(ctx, docker, refs, errs[2:]) })
+	run.wait()
+	if err := firstOfEachCause(errs); err != nil {
+		return engineState{}, err
+	}
+	sort.Slice(out.containers, func(i, j int) bool { return out.containers[i].Name < out.containers[j].Name })
+	if out.network != nil && out.network.Labels[spec.LabelStack] != desired.Name {
+		out.network, out.unownedNetwork = nil, true
+	}
+	return out, nil
+}
+
+// readImages inspects every ref at once and returns the images found, in
+// the order of refs; errs[i] is set to the failure to inspect refs[i].
+func readImages(ctx context.Context, docker DockerReader, refs []string, errs []error) []Image {
+	found := make([]*Image, len(refs))
+	run := parallel{}
+	for i, ref := range refs {
+		run.do(func() {
+			img, err := docker.InspectImage(ctx, ref)
+			found[i], errs[i] = img, wrap("inspect image "+ref, err)
+		})
+	}
+	run.wait()
+	var images []Image
+	for _, img := range found {
 		if img != nil {
-			state.Images = append(state.Images, *img)
+			images = append(images, *img)
 		}
 	}
-	sort.Slice(state.Containers, func(i, j int) bool { return state.Containers[i].Name < state.Containers[j].Name })
-	if state.Network != nil && state.Network.Labels[spec.LabelStack] != desired.Name {
-		state.Network, state.UnownedNetwork = nil, true
-	}
-	return state, nil
+	return images
 }
 
 func wrap(op string, err error) error {
@@ -255,9 +304,17 @@ type consulResult struct {
 	err   error
 }
 
+// registrationLister reads the stack's registrations from a Consul client:
+// from its agent on a single engine, from the catalog with hosts.
+type registrationLister func(ctx context.Context, c ConsulReader, stack string) ([]Registration, error)
+
+func agentRegistrations(ctx context.Context, c ConsulReader, stack string) ([]Registration, error) {
+	return c.Registrations(ctx, stack)
+}
+
 // readConsul reads registrations, the stack's KV keys and the Raft leader
 // and peers at once.
-func (o *Observer) readConsul(ctx context.Context, desired *spec.Stack, at Endpoint) consulResult {
+func (o *Observer) readConsul(ctx context.Context, desired *spec.Stack, at Endpoint, list registrationLister) consulResult {
 	fail := func(err error) consulResult {
 		return consulResult{err: &EndpointError{Service: "Consul", Endpoint: at, Err: err}}
 	}
@@ -288,12 +345,17 @@ func (o *Observer) readConsul(ctx context.Context, desired *spec.Stack, at Endpo
 		st.Peers, errs[len(keys)+2] = peers, wrap("read the raft peers", err)
 	})
 	run.do(func() {
-		regs, err := client.Registrations(ctx, desired.Name)
+		regs, err := list(ctx, client, desired.Name)
 		if err != nil {
 			errs[0] = wrap("list registrations", err)
 			return
 		}
-		sort.Slice(regs, func(i, j int) bool { return regs[i].ID < regs[j].ID })
+		sort.Slice(regs, func(i, j int) bool { // one ID may be on two nodes while a slot moves
+			if regs[i].ID != regs[j].ID {
+				return regs[i].ID < regs[j].ID
+			}
+			return regs[i].Host < regs[j].Host
+		})
 		st.Registrations = regs
 	})
 	for i, k := range keys {

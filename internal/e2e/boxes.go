@@ -2,14 +2,14 @@ package e2e
 
 import (
 	"context"
-	"fmt"
-	"io"
 	"time"
 
 	"github.com/docker/docker/client"
 
 	"github.com/stackctl/stackctl/internal/boxes"
+	"github.com/stackctl/stackctl/internal/dockerapi"
 	"github.com/stackctl/stackctl/internal/images"
+	"github.com/stackctl/stackctl/spec"
 )
 
 // Box is a test machine: a container on the test's own network that runs a
@@ -54,33 +54,35 @@ func (e *Env) BoxClient(b Box) *client.Client {
 	return c
 }
 
-// CopyImage streams image from the local engine into the box's, as
-// `docker save | docker -H BOX load` does: no registry is involved.
-func (e *Env) CopyImage(b Box, image string) {
-	e.t.Helper()
-	if err := copyImage(e.t.Context(), e.Docker, e.BoxClient(b), image); err != nil {
-		e.t.Fatalf("copy %s to %s: %v", image, b.Name, err)
-	}
+// BoxHost is the box as a stack file's host entry: its engine on plain
+// tcp://, which a box's private network makes acceptable (insecure: true).
+func BoxHost(b Box) *spec.Host {
+	return &spec.Host{Name: b.Name, Docker: b.DockerHost, Address: b.Address, Insecure: true}
 }
 
-func copyImage(ctx context.Context, from, to *client.Client, image string) error {
-	saved, err := from.ImageSave(ctx, []string{image})
+// BoxEngine is stackctl's own client for the box's engine, opened as a
+// stack's host is (dockerapi.OpenHost), closed when the test ends.
+func (e *Env) BoxEngine(b Box) *dockerapi.Client {
+	e.t.Helper()
+	c, err := dockerapi.OpenHost(BoxHost(b))
 	if err != nil {
-		return fmt.Errorf("save: %w", err)
+		e.t.Fatal(err)
 	}
-	defer saved.Close()
-	loaded, err := to.ImageLoad(ctx, saved, client.ImageLoadWithQuiet(true))
+	e.t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// CopyImage streams image from the local engine into the box's, as a
+// multi-host apply does (dockerapi.CopyImage: save into load, no registry,
+// no file).
+func (e *Env) CopyImage(b Box, image string) {
+	e.t.Helper()
+	local, err := dockerapi.New()
 	if err != nil {
-		return fmt.Errorf("load: %w", err)
+		e.t.Fatal(err)
 	}
-	defer loaded.Body.Close()
-	// The engine reports a failed load in the body, after a 200.
-	body, err := io.ReadAll(loaded.Body)
-	if err != nil {
-		return fmt.Errorf("load: %w", err)
+	defer local.Close()
+	if err := dockerapi.CopyImage(e.t.Context(), local, e.BoxEngine(b), image, nil); err != nil {
+		e.t.Fatalf("copy %s to %s: %v", image, b.Name, err)
 	}
-	if _, err := to.ImageInspect(ctx, image); err != nil {
-		return fmt.Errorf("not there after load (%s): %w", body, err)
-	}
-	return nil
 }

@@ -179,7 +179,10 @@ func (c *Consul) SetLeader(leader string, peers ...string) {
 	c.leader, c.peers = leader, peers
 }
 
-var _ plan.ConsulReader = (*Consul)(nil)
+var (
+	_ plan.ConsulReader  = (*Consul)(nil)
+	_ plan.CatalogReader = (*Consul)(nil)
+)
 
 // Dial is a plan.ConsulDialer that answers with this agent whatever the
 // address; Dialled records the addresses asked for.
@@ -244,6 +247,12 @@ func (c *Consul) Registrations(_ context.Context, stack string) ([]plan.Registra
 		}
 	}
 	return out, nil
+}
+
+// CatalogRegistrations implements plan.CatalogReader: the fake is the
+// whole datacenter, each registration on the node its Host names.
+func (c *Consul) CatalogRegistrations(ctx context.Context, stack string) ([]plan.Registration, error) {
+	return c.Registrations(ctx, stack)
 }
 
 // KVGet implements plan.ConsulReader.
