@@ -84,7 +84,8 @@ const lockTimeoutUsage = "how long to wait for a lock held by another apply (0: 
 	"a holder on this machine whose process is gone is taken over at once"
 
 // loadStack reads and parses a stack file for a command that works on its
-// engine, returning its bytes too (a saved plan records their hash).
+// engine, returning its bytes too (a saved plan records their hash). A
+// stack with hosts is refused: this command works on one engine.
 func loadStack(file stackFile) (*spec.Stack, []spec.Source, error) {
 	st, sources, err := spec.LoadEnv(file.path, file.env)
 	if err != nil {
@@ -96,10 +97,27 @@ func loadStack(file stackFile) (*spec.Stack, []spec.Source, error) {
 	return st, sources, nil
 }
 
-// errHostsNotYet: the stack file format has hosts: (validate checks it), but
-// plan and apply still work on one engine. Working on DOCKER_HOST's engine
-// alone would put every worker on the wrong machine, so they refuse.
-var errHostsNotYet = errors.New("placing a stack over several hosts (hosts:) is not built yet: plan, apply, status and destroy work on the one engine DOCKER_HOST names; remove hosts: (and placement, lb.host, consul.servers) to use them")
+// loadAnyStack is loadStack for the commands that work on a stack with
+// hosts too: plan, apply and destroy (docs/multihost.md).
+func loadAnyStack(file stackFile) (*spec.Stack, []spec.Source, error) {
+	st, sources, err := spec.LoadEnv(file.path, file.env)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := needsToken(st); err != nil {
+		return nil, nil, err
+	}
+	if err := hostsAndReconcile(st); err != nil {
+		return nil, nil, err
+	}
+	return st, sources, nil
+}
+
+// errHostsNotYet: the stack file format has hosts:, and plan, apply and
+// destroy place a stack over them; the other commands still work on one
+// engine, and working on DOCKER_HOST's engine alone would act on the wrong
+// machine, so they refuse.
+var errHostsNotYet = errors.New("this command does not work on a stack with hosts yet: plan, apply and destroy do (docs/multihost.md)")
 
 // oneEngine refuses a stack that names hosts.
 func oneEngine(st *spec.Stack) error {
@@ -117,7 +135,7 @@ func savedPlan(path string) (*plan.File, *spec.Stack, error) {
 		return nil, nil, err
 	}
 	file := stackFile{path: f.StackFile, env: f.Env}
-	st, sources, err := loadStack(file)
+	st, sources, err := loadAnyStack(file)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -170,26 +188,36 @@ func newApplyView(out io.Writer, jsonOut bool) applyView {
 // dealt with.
 type applySession struct {
 	stack  *spec.Stack
-	docker *dockerapi.Client
+	docker *dockerapi.Client // the control engine
+	en     *engines
 	exec   *apply.Executor
 	state  *plan.State
 	view   applyView
 }
 
 func openSession(ctx context.Context, view applyView, st *spec.Stack, op string, lock bool, lockTimeout time.Duration, parallelism int) (*applySession, error) {
-	docker, err := openDocker()
+	en, err := openEngines(st)
 	if err != nil {
 		return nil, err
 	}
-	exec := apply.New(st, docker, consulapi.Dialer, apply.Options{
+	token, err := managementToken()
+	if err != nil {
+		en.close()
+		return nil, err
+	}
+	exec := apply.New(st, en.docker(), consulapi.Dialer, apply.Options{
 		Operation: op, Lock: lock, LockTimeout: lockTimeout, Holder: apply.DefaultHolder(), Progress: view,
-		Workers: parallelism,
+		Workers: parallelism, ConsulToken: token,
 	})
 	exec.ConsulAddr = os.Getenv("CONSUL_HTTP_ADDR")
-	s := &applySession{stack: st, docker: docker, exec: exec, view: view}
+	s := &applySession{stack: st, docker: en.control, en: en, exec: exec, view: view}
 	if s.state, err = observeStarting(ctx, view, st); err != nil {
 		s.close()
 		return nil, fmt.Errorf("cannot read the live state of stack %s: %w", st.Name, err)
+	}
+	if err := refuseUnreachable(st, s.state); err != nil {
+		s.close()
+		return nil, err
 	}
 	rec, err := exec.Prepare(ctx, s.state)
 	if err != nil {
@@ -240,7 +268,7 @@ func observeStarting(ctx context.Context, view applyView, st *spec.Stack) (*plan
 
 func (s *applySession) close() {
 	s.exec.Unlock()
-	s.docker.Close()
+	s.en.close()
 }
 
 func runApply(ctx context.Context, in io.Reader, out io.Writer, o applyOptions, planFile string) error {
@@ -252,7 +280,7 @@ func runApply(ctx context.Context, in io.Reader, out io.Writer, o applyOptions, 
 	var err error
 	if planFile != "" {
 		saved, st, err = savedPlan(planFile)
-	} else if st, _, err = loadStack(o.file); err == nil {
+	} else if st, _, err = loadAnyStack(o.file); err == nil {
 		if err = checkEnvPorts(o.file, st); err == nil {
 			_, err = checkLBTemplate(st)
 		}
@@ -369,13 +397,13 @@ func confirmOr(in io.Reader, out io.Writer, question, detail string, noTerminal 
 func printWhereToLook(ctx context.Context, out io.Writer, s *applySession) {
 	var lines []string
 	if s.stack.LB != nil {
-		if c, err := s.docker.InspectContainer(ctx, s.stack.LBContainerName()); err == nil && c != nil {
+		if c, err := s.exec.Docker.InspectContainer(ctx, s.stack.LBContainerName()); err == nil && c != nil {
 			for _, p := range c.Ports {
 				lines = append(lines, fmt.Sprintf("  Load balancer:  curl http://%s/", dialable(p)))
 			}
 		}
 	}
-	if s.stack.Consul.Managed() {
+	if s.stack.Consul.Managed() && !s.stack.MultiHost() {
 		if c, err := s.docker.InspectContainer(ctx, s.stack.ConsulContainerName()); err == nil && c != nil {
 			for _, p := range c.Ports {
 				if p.ContainerPort == 8500 {

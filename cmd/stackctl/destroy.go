@@ -67,7 +67,7 @@ func runDestroy(ctx context.Context, in io.Reader, out io.Writer, o destroyOptio
 	if err := checkJSONApproval(o.json, o.autoApprove); err != nil {
 		return err
 	}
-	st, _, err := loadStack(o.file)
+	st, _, err := loadAnyStack(o.file)
 	if err == nil {
 		err = undoStressLeftovers(ctx, os.Stderr, st)
 	}

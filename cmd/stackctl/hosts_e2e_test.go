@@ -37,7 +37,7 @@ func newHostsStack(t *testing.T, n int) *hostsStack {
 	s.boxes = s.env.StartBoxes(n)
 	s.token = newUUID(t)
 	s.vars = append(s.vars, "CONSUL_HTTP_TOKEN="+s.token)
-	tmpl, err := os.ReadFile(filepath.Join(repoRoot(t), "stacks/primes/nginx.ctmpl"))
+	tmpl, err := os.ReadFile(filepath.Join(repoRoot(t), "stacks/primes/nginx-rendered.ctmpl"))
 	if err != nil {
 		t.Fatal(err)
 	}

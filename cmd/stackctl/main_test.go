@@ -176,24 +176,33 @@ func TestNoColor(t *testing.T) {
 	}
 }
 
-// A stack with hosts: validates, but every command that works on its
-// engine refuses it before touching Docker: one engine would get every
-// worker of several machines.
-func TestHostsAreRefusedUntilPlacementIsBuilt(t *testing.T) {
+// A stack with hosts: validates; the commands that work on one engine
+// refuse it before touching Docker (one engine would get every worker of
+// several machines), and plan, apply and destroy, which place it over its
+// hosts, refuse it without the Consul cluster's management token.
+func TestHostsAreRefusedWhereNotBuiltAndWithoutAToken(t *testing.T) {
 	file, err := filepath.Abs("../../spec/testdata/valid/hosts.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Setenv("CONSUL_HTTP_TOKEN", "")
+	t.Setenv("CONSUL_HTTP_TOKEN_FILE", "")
 	if code, _, stderr := runCLI(t, "validate", "-f", file); code != exitOK {
 		t.Fatalf("validate: exit %d: %s", code, stderr)
 	}
-	for _, args := range [][]string{{"plan"}, {"apply", "--auto-approve"}, {"destroy", "--auto-approve"}, {"status"}, {"logs", "--file"}} {
-		if args[len(args)-1] != "--file" {
-			args = append(args, "-f")
-		}
-		code, stdout, stderr := runCLI(t, append(args, file)...)
-		if code == exitOK || !strings.Contains(stderr, "hosts.yaml: placing a stack over several hosts (hosts:) is not built yet") {
-			t.Errorf("%v: exit %d, stdout %q, stderr %q", args, code, stdout, stderr)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"status", "-f"}, "hosts.yaml: this command does not work on a stack with hosts yet"},
+		{[]string{"logs", "--file"}, "hosts.yaml: this command does not work on a stack with hosts yet"},
+		{[]string{"plan", "-f"}, "hosts.yaml: a stack with hosts runs Consul with ACLs on, and needs its management token in CONSUL_HTTP_TOKEN"},
+		{[]string{"apply", "--auto-approve", "-f"}, "needs its management token in CONSUL_HTTP_TOKEN"},
+		{[]string{"destroy", "--auto-approve", "-f"}, "needs its management token in CONSUL_HTTP_TOKEN"},
+	} {
+		code, stdout, stderr := runCLI(t, append(c.args, file)...)
+		if code == exitOK || !strings.Contains(stderr, c.want) {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want %q", c.args, code, stdout, stderr, c.want)
 		}
 	}
 }

@@ -11,7 +11,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/stackctl/stackctl/internal/consulapi"
 	"github.com/stackctl/stackctl/plan"
 	"github.com/stackctl/stackctl/plan/views"
 	"github.com/stackctl/stackctl/spec"
@@ -102,7 +101,7 @@ posted before and update it. Env values are never shown in it.`,
 func runPlan(ctx context.Context, stdout io.Writer, o planOptions) error {
 	// The bytes parsed are the bytes returned, so that a saved plan's stack
 	// hash is that of exactly the file the plan was made from.
-	stack, sources, err := loadStack(o.file)
+	stack, sources, err := loadAnyStack(o.file)
 	if err != nil {
 		return exitWith(exitFailure, err)
 	}
@@ -145,20 +144,14 @@ func runPlan(ctx context.Context, stdout io.Writer, o planOptions) error {
 }
 
 func observe(ctx context.Context, stack *spec.Stack) (*plan.State, error) {
-	docker, err := openDocker()
+	en, err := openEngines(stack)
 	if err != nil {
 		return nil, err
 	}
-	defer docker.Close()
+	defer en.close()
 	ctx, cancel := context.WithTimeout(ctx, observeTimeout)
 	defer cancel()
-	o := &plan.Observer{
-		Docker:     docker,
-		DockerAt:   docker.Endpoint(),
-		Consul:     consulapi.Dial,
-		ConsulAddr: os.Getenv("CONSUL_HTTP_ADDR"),
-	}
-	return o.Observe(ctx, stack)
+	return en.observer().Observe(ctx, stack)
 }
 
 // printPlan prints the plan in o.format. Markdown shows the fingerprint of
