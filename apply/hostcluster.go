@@ -120,7 +120,7 @@ func (e *Executor) setupCluster(ctx context.Context, c Consul) error {
 	if !ok {
 		return errors.New("the Consul client cannot manage a cluster's secrets and ACLs")
 	}
-	if err := admin.WaitCluster(ctx, len(e.Stack.Consul.Servers), e.opts.ConsulReady); err != nil {
+	if err := admin.WaitCluster(ctx, len(e.Stack.LiveServers()), e.opts.ConsulReady); err != nil {
 		return err
 	}
 	e.regMu.Lock()

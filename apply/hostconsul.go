@@ -47,16 +47,20 @@ func (c *hostConsul) agent(host string) (Consul, error) {
 	return a, nil
 }
 
-// agentOf is the agent that holds registration id: the one it was last
-// registered with or seen on, else the step's host's.
+// agentOf is the agent that holds registration id: the host's the call is
+// made for (an ID may live on two hosts' agents while its worker moves),
+// else the one it was last registered with or seen on.
 func (c *hostConsul) agentOf(ctx context.Context, id string) (Consul, error) {
-	c.mu.Lock()
-	host, ok := c.where[id]
-	c.mu.Unlock()
-	if !ok {
-		host = hostOf(ctx)
+	return c.agent(c.hostFor(ctx, id))
+}
+
+func (c *hostConsul) hostFor(ctx context.Context, id string) string {
+	if host := hostOf(ctx); host != "" {
+		return host
 	}
-	return c.agent(host)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.where[id]
 }
 
 func (c *hostConsul) Register(ctx context.Context, r Registration) error {
@@ -102,12 +106,7 @@ func (c *hostConsul) Registration(ctx context.Context, id string) (*Registration
 	}
 	r, err := a.Registration(ctx, id)
 	if r != nil && r.Host == "" {
-		c.mu.Lock()
-		r.Host = c.where[id]
-		c.mu.Unlock()
-		if r.Host == "" {
-			r.Host = hostOf(ctx)
-		}
+		r.Host = c.hostFor(ctx, id)
 	}
 	return r, err
 }

@@ -360,3 +360,12 @@ func (e *Executor) copyImageOp(ctx context.Context, step plan.Step) (*operation,
 		return nil
 	}}, nil
 }
+
+// slotOnHost is where a worker step puts its new container in a stack with
+// hosts: the host port it publishes on and the home it stands in for.
+type slotOnHost struct {
+	port int
+	home string
+}
+
+func onHostOf(step plan.Step) slotOnHost { return slotOnHost{port: step.HostPort, home: step.Home} }

@@ -32,7 +32,7 @@ func (e *Executor) workerOp(ctx context.Context, st *runState, step plan.Step) (
 	switch step.Action {
 	case plan.ActionCreate:
 		return &operation{undo: undo, do: func(ctx context.Context) error {
-			return e.createWorker(ctx, svc, step.Slot, step.Target, step.HostPort)
+			return e.createWorker(ctx, svc, step.Slot, step.Target, onHostOf(step))
 		}}, nil
 	case plan.ActionStart:
 		old = st.before.Container(step.Target)
@@ -48,7 +48,7 @@ func (e *Executor) workerOp(ctx context.Context, st *runState, step plan.Step) (
 	if err != nil {
 		return nil, err
 	}
-	reg, err := c.Registration(ctx, step.Target)
+	reg, err := c.Registration(withHost(ctx, old.Host), step.Target)
 	if err != nil {
 		return nil, fmt.Errorf("read registration %s: %w", step.Target, err)
 	}
@@ -61,18 +61,19 @@ func (e *Executor) workerOp(ctx context.Context, st *runState, step plan.Step) (
 	r.Discard = true
 	if svc.Update.Order == spec.OrderStopFirst {
 		return &operation{undo: undo, do: func(ctx context.Context) error {
-			return e.replaceStopFirst(ctx, svc, step.Slot, step.HostPort, old, reg)
+			return e.replaceStopFirst(ctx, svc, step.Slot, onHostOf(step), old, reg)
 		}}, nil
 	}
 	return &operation{undo: undo, do: func(ctx context.Context) error {
-		return e.replaceStartFirst(ctx, st, svc, step.Slot, step.HostPort, step.Target, old, reg)
+		return e.replaceStartFirst(ctx, st, svc, step.Slot, onHostOf(step), step.Target, old, reg)
 	}}, nil
 }
 
 // workerSpec is the container of a worker slot. In a stack with hosts it
-// publishes its port on its host's address at hostPort (the plan's pick),
-// and says which host and port in its labels.
-func (e *Executor) workerSpec(ctx context.Context, svc *spec.Service, slot int, name string, hostPort int) ContainerSpec {
+// publishes its port on its host's address at the plan's host port, and
+// says which host and port (and home, when it stands in for a host left
+// out) in its labels.
+func (e *Executor) workerSpec(ctx context.Context, svc *spec.Service, slot int, name string, at slotOnHost) ContainerSpec {
 	env := make([]string, 0, len(svc.Env))
 	for _, v := range svc.Env {
 		env = append(env, v.Name+"="+v.Value)
@@ -91,8 +92,11 @@ func (e *Executor) workerSpec(ctx context.Context, svc *spec.Service, slot int, 
 	}
 	if h := e.Stack.Host(hostOf(ctx)); h != nil {
 		cs.Labels[plan.LabelHost] = h.Name
-		cs.Labels[plan.LabelHostPort] = strconv.Itoa(hostPort)
-		cs.Ports = []spec.PortMapping{{HostIP: h.Address, HostPort: hostPort, ContainerPort: svc.Port, Protocol: "tcp"}}
+		cs.Labels[plan.LabelHostPort] = strconv.Itoa(at.port)
+		cs.Ports = []spec.PortMapping{{HostIP: h.Address, HostPort: at.port, ContainerPort: svc.Port, Protocol: "tcp"}}
+		if at.home != "" {
+			cs.Labels[plan.LabelHome] = at.home
+		}
 	}
 	return cs
 }
@@ -162,8 +166,8 @@ func (e *Executor) runContainer(ctx context.Context, cs ContainerSpec) (*plan.Co
 }
 
 // createWorker runs a new worker under its slot name and admits it.
-func (e *Executor) createWorker(ctx context.Context, svc *spec.Service, slot int, name string, hostPort int) error {
-	c, err := e.runContainer(ctx, e.workerSpec(ctx, svc, slot, name, hostPort))
+func (e *Executor) createWorker(ctx context.Context, svc *spec.Service, slot int, name string, at slotOnHost) error {
+	c, err := e.runContainer(ctx, e.workerSpec(ctx, svc, slot, name, at))
 	if err != nil {
 		return err
 	}
@@ -197,11 +201,11 @@ func (e *Executor) startWorker(ctx context.Context, svc *spec.Service, slot int,
 // next batch may start, while the old container, out of Consul, waits
 // until the LB no longer routes to it, drains and stops in the background
 // (kept until the apply has succeeded).
-func (e *Executor) replaceStartFirst(ctx context.Context, st *runState, svc *spec.Service, slot, hostPort int, name string, old *plan.Container, oldReg *Registration) error {
+func (e *Executor) replaceStartFirst(ctx context.Context, st *runState, svc *spec.Service, slot int, at slotOnHost, name string, old *plan.Container, oldReg *Registration) error {
 	if err := e.setAside(ctx, old); err != nil {
 		return err
 	}
-	c, err := e.runContainer(ctx, e.workerSpec(ctx, svc, slot, name, hostPort))
+	c, err := e.runContainer(ctx, e.workerSpec(ctx, svc, slot, name, at))
 	if err != nil {
 		return err
 	}
@@ -253,16 +257,16 @@ func (e *Executor) setAside(ctx context.Context, old *plan.Container) error {
 
 // replaceStopFirst takes the old worker out first, then runs the new one
 // under the slot's name.
-func (e *Executor) replaceStopFirst(ctx context.Context, svc *spec.Service, slot, hostPort int, old *plan.Container, oldReg *Registration) error {
+func (e *Executor) replaceStopFirst(ctx context.Context, svc *spec.Service, slot int, at slotOnHost, old *plan.Container, oldReg *Registration) error {
 	if oldReg != nil {
-		if err := e.deregister(ctx, oldReg.ID); err != nil {
+		if err := e.deregister(withHost(ctx, old.Host), oldReg.ID); err != nil {
 			return err
 		}
 	}
 	if err := e.retire(ctx, old); err != nil {
 		return err
 	}
-	return e.createWorker(ctx, svc, slot, e.Stack.WorkerName(svc.Name, slot), hostPort)
+	return e.createWorker(ctx, svc, slot, e.Stack.WorkerName(svc.Name, slot), at)
 }
 
 // retire stops a container and renames it out of its slot's way; it keeps

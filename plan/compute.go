@@ -31,6 +31,9 @@ func Compute(desired *spec.Stack, observed *State) *Plan {
 	}
 	b.orphanWorkers()
 	b.orphanRegistrations()
+	if desired.MultiHost() {
+		b.strayRegistrations()
+	}
 	b.lb()
 	b.reconciler()
 	b.warnings()

@@ -55,6 +55,11 @@ func (b *builder) workerSlots(service string) (map[int]*Container, []*Container)
 		switch {
 		case !taken:
 			slots[slot] = c
+		case b.s.MultiHost() && c.Name == cur.Name && b.placed[service][slot] == c.Host:
+			// One name on two hosts: a worker caught moving, or back on
+			// a host that returned. The one where the slot goes stays.
+			slots[slot] = c
+			extra = append(extra, cur)
 		case c.Name == b.s.WorkerName(service, slot) && cur.Name != c.Name:
 			slots[slot] = c
 			extra = append(extra, cur)
@@ -73,6 +78,9 @@ func (b *builder) workerSlots(service string) (map[int]*Container, []*Container)
 func (b *builder) worker(svc *spec.Service, slot int, c *Container) (Step, bool) {
 	name := b.s.WorkerName(svc.Name, slot)
 	reg := b.o.Registration(name)
+	if c != nil && b.s.MultiHost() {
+		reg = b.registrationOn(name, c.Host)
+	}
 	base := Step{Kind: KindWorker, Target: name, Service: svc.Name, Slot: slot}
 	host := b.placed[svc.Name][slot] // "" without hosts
 	if b.s.MultiHost() && !b.reached(host) {

@@ -25,8 +25,11 @@ type File struct {
 	// OverlaySHA256 the sha256 of its overlay file's bytes.
 	Env           string `json:"env,omitempty"`
 	OverlaySHA256 string `json:"overlay_sha256,omitempty"`
-	Fingerprint   string `json:"fingerprint"`
-	Plan          *Plan  `json:"plan"`
+	// ExcludeHosts are the hosts the plan was made without
+	// (--exclude-host): applying it leaves them out too.
+	ExcludeHosts []string `json:"exclude_hosts,omitempty"`
+	Fingerprint  string   `json:"fingerprint"`
+	Plan         *Plan    `json:"plan"`
 }
 
 // ErrPlanFileVersion is returned by LoadFile for a plan file this build

@@ -166,13 +166,9 @@ func (b *builder) placement() map[string]map[int]string {
 			slots = append(slots, slot)
 		}
 		current := map[int]string{}
-		byName := map[string]*Container{}
-		for i := range b.o.Containers {
-			byName[b.o.Containers[i].Name] = &b.o.Containers[i]
-		}
 		for _, slot := range slots {
-			if c := byName[b.s.WorkerName(svc.Name, slot)]; c != nil && c.Host != "" {
-				current[slot] = c.Host
+			if host := b.currentHost(b.s.WorkerName(svc.Name, slot)); host != "" {
+				current[slot] = host
 			}
 		}
 		out[svc.Name] = Place(b.s.Name+"/"+svc.Name, slots, b.s.EligibleHosts(svc), current)
@@ -276,6 +272,7 @@ func (b *builder) placeNew(st *Step, old *Container, host string) {
 		return
 	}
 	st.Host, st.HostPort = host, b.ports.next(host)
+	st.Home = b.home(st.Target, old)
 	var before, beforePort string
 	if old != nil {
 		before = old.Host
@@ -305,4 +302,100 @@ func (b *builder) lbOnHost(c *Container) []Step {
 	cfg := LBConfig(b.s)
 	cfg["host"] = host
 	return onHost(b.converge(c, KindLB, name, b.s.LBHash(), cfg, b.s.LB.Image), host)
+}
+
+// LabelHome is put on a worker placed away from its host because that host
+// was left out of the run (apply --exclude-host): the host it goes back to
+// once that host is in the stack again, so that exactly the workers that
+// left it return, and no other slot moves.
+const LabelHome = "io.stackctl.home"
+
+// currentHost is where the slot's worker runs now, for placement: the home
+// it left, once that host is back in the stack; else the host of its
+// container (of several, a running one, then the first by host name).
+func (b *builder) currentHost(name string) string {
+	var found []*Container
+	for i := range b.o.Containers {
+		c := &b.o.Containers[i]
+		if c.Name == name && c.Host != "" {
+			found = append(found, c)
+		}
+	}
+	for _, c := range found {
+		if home := c.Labels[LabelHome]; home != "" && b.s.Host(home) != nil {
+			return home
+		}
+	}
+	slices.SortFunc(found, func(a, c *Container) int {
+		if a.Running() != c.Running() {
+			if a.Running() {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a.Host, c.Host)
+	})
+	if len(found) == 0 {
+		return ""
+	}
+	return found[0].Host
+}
+
+// home is the host a new worker for the slot name leaves behind and comes
+// back to: the excluded host Consul last had the slot's instance on, or the
+// home of the container it replaces while that host is still left out.
+func (b *builder) home(name string, old *Container) string {
+	if old != nil {
+		if h := old.Labels[LabelHome]; h != "" && b.s.Host(h) == nil && b.s.KnownHost(h) != nil {
+			return h
+		}
+	}
+	for _, r := range b.o.Consul.Registrations {
+		if r.ID == name && r.Host != "" && b.s.Host(r.Host) == nil && b.s.KnownHost(r.Host) != nil {
+			return r.Host
+		}
+	}
+	return ""
+}
+
+// registrationOn is the registration id held by host's agent, or nil.
+func (b *builder) registrationOn(id, host string) *Registration {
+	for i := range b.o.Consul.Registrations {
+		if r := &b.o.Consul.Registrations[i]; r.ID == id && r.Host == host {
+			return r
+		}
+	}
+	return nil
+}
+
+// strayRegistrations deregisters, in a stack with hosts, a slot's
+// registration held by a reachable host's agent where the slot has no
+// container: left behind by a worker that moved, or restored by an agent
+// that came back. A registration on a host that is left out or does not
+// answer cannot be reached, and stays until it can.
+func (b *builder) strayRegistrations() {
+	for _, r := range b.o.Consul.Registrations {
+		svc := b.s.Service(r.Meta[MetaService])
+		slot, _ := strconv.Atoi(r.Meta[MetaSlot])
+		if r.Host == "" || !b.reached(r.Host) || svc == nil || slot < 1 || slot > svc.Replicas ||
+			r.ID != b.s.WorkerName(svc.Name, slot) {
+			continue // not one host's stray, or orphanRegistrations' to remove
+		}
+		if b.containerOn(r.ID, r.Host) != nil {
+			continue
+		}
+		b.deregister = append(b.deregister, Step{Action: ActionDeregister, Kind: KindRegistration,
+			Target: r.ID, Host: r.Host, Service: r.Meta[MetaService], Slot: slot,
+			Reason: "its worker does not run on host " + r.Host})
+	}
+}
+
+// containerOn is the stack's container named name on host, or nil.
+func (b *builder) containerOn(name, host string) *Container {
+	for i := range b.o.Containers {
+		if c := &b.o.Containers[i]; c.Name == name && c.Host == host {
+			return c
+		}
+	}
+	return nil
 }

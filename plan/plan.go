@@ -102,8 +102,12 @@ type Step struct {
 	// HostPort is, for a worker step of a stack with hosts that runs a new
 	// container, the port on its host's address that the container
 	// publishes its service port on (and is registered at).
-	HostPort int    `json:"host_port,omitempty"`
-	Reason   string `json:"reason"`
+	HostPort int `json:"host_port,omitempty"`
+	// Home is, for a worker step placed away from a host left out of the
+	// run (--exclude-host), that host: the new container goes back there
+	// once the host is in the stack again (LabelHome).
+	Home   string `json:"home,omitempty"`
+	Reason string `json:"reason"`
 	// Replaces is the ID of the container a replace step takes the place
 	// of; apply acts on that container and no other.
 	Replaces string `json:"replaces,omitempty"`

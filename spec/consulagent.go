@@ -23,7 +23,7 @@ func (s *Stack) ConsulServer(host string) bool { return contains(s.Consul.Server
 func (s *Stack) ConsulServerAddresses() []string {
 	out := make([]string, 0, len(s.Consul.Servers))
 	for _, name := range s.Consul.Servers {
-		if h := s.Host(name); h != nil {
+		if h := s.KnownHost(name); h != nil {
 			out = append(out, h.Address)
 		}
 	}

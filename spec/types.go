@@ -49,7 +49,9 @@ type Stack struct {
 	// ones are the defaults for the LB and the Consul servers, so the order
 	// is meaningful and kept. Nil when the file has no hosts: the stack then
 	// runs on the one engine DOCKER_HOST names, as before hosts existed.
-	Hosts    []*Host
+	Hosts []*Host
+	// Excluded are hosts of the file left out of this run (ExcludeHost).
+	Excluded []*Host
 	Consul   Consul
 	Services []*Service // sorted by name, so every walk is deterministic
 	LB       *LB        // nil when the stack has no load balancer

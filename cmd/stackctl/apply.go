@@ -71,6 +71,7 @@ it starts and ends, the final report) and nothing else; it needs
 		},
 	}
 	addFileFlag(cmd, &opts.file)
+	addExcludeFlag(cmd, &opts.file)
 	cmd.Flags().BoolVar(&opts.autoApprove, "auto-approve", false, "apply without asking for confirmation")
 	cmd.Flags().BoolVar(&opts.lock, "lock", true, "hold the stack's lock in Consul while applying (-lock=false to skip)")
 	cmd.Flags().DurationVar(&opts.lockTimeout, "lock-timeout", apply.DefaultLockWait, lockTimeoutUsage)
@@ -104,6 +105,11 @@ func loadAnyStack(file stackFile) (*spec.Stack, []spec.Source, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	for _, h := range file.exclude {
+		if err := st.ExcludeHost(h); err != nil {
+			return nil, nil, err
+		}
+	}
 	if err := needsToken(st); err != nil {
 		return nil, nil, err
 	}
@@ -134,7 +140,7 @@ func savedPlan(path string) (*plan.File, *spec.Stack, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	file := stackFile{path: f.StackFile, env: f.Env}
+	file := stackFile{path: f.StackFile, env: f.Env, exclude: f.ExcludeHosts}
 	st, sources, err := loadAnyStack(file)
 	if err != nil {
 		return nil, nil, err

@@ -55,6 +55,7 @@ line, as for apply: docs/apply-json.md.`,
 		},
 	}
 	addFileFlag(cmd, &opts.file)
+	addExcludeFlag(cmd, &opts.file)
 	cmd.Flags().BoolVar(&opts.autoApprove, "auto-approve", false, "destroy without asking for confirmation")
 	cmd.Flags().BoolVar(&opts.lock, "lock", true, "hold the stack's lock in Consul while destroying (-lock=false to skip)")
 	cmd.Flags().DurationVar(&opts.lockTimeout, "lock-timeout", apply.DefaultLockWait, lockTimeoutUsage)

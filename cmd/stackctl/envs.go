@@ -83,7 +83,7 @@ func runEnvs(ctx context.Context, stdout io.Writer, o envsOptions) error {
 			row.File = spec.OverlayPath(o.file, env)
 		}
 		known[row.Stack] = true
-		st, _, err := loadStack(stackFile{o.file, env})
+		st, _, err := loadStack(stackFile{path: o.file, env: env})
 		if err != nil {
 			row.Error = err.Error()
 			rows = append(rows, row)

@@ -188,6 +188,8 @@ func args(check cobra.PositionalArgs) cobra.PositionalArgs {
 type stackFile struct {
 	path string
 	env  string
+	// exclude are hosts left out of this run (--exclude-host).
+	exclude []string
 }
 
 // String is how a command line names it: "stack.yaml -e staging".
@@ -202,6 +204,13 @@ func (f stackFile) String() string {
 func addFileFlag(cmd *cobra.Command, file *stackFile) {
 	cmd.Flags().StringVarP(&file.path, "file", "f", "stack.yaml", "the stack file")
 	addEnvFlag(cmd, file)
+}
+
+// addExcludeFlag is --exclude-host, for the commands that place a stack
+// over its hosts.
+func addExcludeFlag(cmd *cobra.Command, file *stackFile) {
+	cmd.Flags().StringArrayVar(&file.exclude, "exclude-host", nil,
+		"leave a host of the stack file out of this run, as if it were not listed: a host that is down, whose workers are placed on the others until it is back (repeatable)")
 }
 
 func addEnvFlag(cmd *cobra.Command, file *stackFile) {

@@ -90,6 +90,7 @@ posted before and update it. Env values are never shown in it.`,
 		},
 	}
 	addFileFlag(cmd, &o.file)
+	addExcludeFlag(cmd, &o.file)
 	cmd.Flags().StringVar(&o.out, "out", "", "also save the plan to this file, for `stackctl apply PLAN`")
 	cmd.Flags().BoolVar(&o.json, "json", false, "print the plan as JSON (format: docs/plan-json.md); the same as --format json")
 	cmd.Flags().StringVar(&o.format, "format", formatHuman, "how to print the plan: human, json (docs/plan-json.md) or markdown, a pull-request comment (docs/plan-markdown.md)")
@@ -130,6 +131,7 @@ func runPlan(ctx context.Context, stdout io.Writer, o planOptions) error {
 		if o.file.env != "" {
 			f.Env, f.OverlaySHA256 = o.file.env, plan.SHA256(sources[1].Data)
 		}
+		f.ExcludeHosts = o.file.exclude
 		if err := plan.Save(o.out, f); err != nil {
 			return exitWith(exitFailure, err)
 		}
