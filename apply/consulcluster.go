@@ -103,6 +103,12 @@ func consulAgentCommand(s *spec.Stack, h *spec.Host, server bool) []string {
 type consulAgentFile struct {
 	Encrypt string         `json:"encrypt"`
 	ACL     consulACLBlock `json:"acl"`
+	// Autopilot is the servers' only: see consulAgentConfig.
+	Autopilot *consulAutopilot `json:"autopilot,omitempty"`
+}
+
+type consulAutopilot struct {
+	CleanupDeadServers bool `json:"cleanup_dead_servers"`
 }
 
 type consulACLBlock struct {
@@ -117,10 +123,19 @@ func consulAgentConfig(sec ClusterSecrets, server bool) ([]byte, error) {
 	if server {
 		tokens["initial_management"] = sec.ManagementToken
 	}
-	b, err := json.MarshalIndent(consulAgentFile{
+	f := consulAgentFile{
 		Encrypt: sec.GossipKey,
 		ACL:     consulACLBlock{Enabled: true, DefaultPolicy: "deny", EnableTokenPersistence: true, Tokens: tokens},
-	}, "", "  ")
+	}
+	if server {
+		// A server whose host is down keeps its place: autopilot would
+		// otherwise reap it within seconds, and the catalog would forget
+		// every instance on that host, which plan names as what the lost
+		// host held. The host is expected back (or is taken out of the
+		// stack file); two of three servers keep the quorum meanwhile.
+		f.Autopilot = &consulAutopilot{CleanupDeadServers: false}
+	}
+	b, err := json.MarshalIndent(f, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("config file: %w", err)
 	}

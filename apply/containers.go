@@ -85,7 +85,7 @@ func (e *Executor) consulOp(ctx context.Context, st *runState, step plan.Step) (
 			return nil
 		}}, nil
 	case plan.ActionStart:
-		old := st.before.Container(step.Target)
+		old := st.before.ContainerOn(step.Target, step.Host)
 		if old == nil {
 			return nil, fmt.Errorf("start %s: container not found", step.Target)
 		}
@@ -111,7 +111,7 @@ func (e *Executor) lbOp(ctx context.Context, st *runState, step plan.Step) (*ope
 	if e.Stack.LB == nil {
 		return nil, unsupported(step)
 	}
-	old := st.before.Container(step.Target)
+	old := st.before.ContainerOn(step.Target, step.Host)
 	r := &Restore{Role: plan.RoleLB, Name: step.Target}
 	if old != nil {
 		r.OldID, r.OldRunning = old.ID, old.Running()

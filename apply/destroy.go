@@ -32,7 +32,7 @@ func (e *Executor) destroyOp(ctx context.Context, st *runState, step plan.Step) 
 	none := &Undo{Op: UndoNone, Name: step.Target}
 	switch step.Kind {
 	case plan.KindReconcile, plan.KindLB, plan.KindWorker:
-		c := st.before.Container(step.Target)
+		c := st.before.ContainerOn(step.Target, step.Host)
 		if c == nil {
 			return &operation{undo: none, do: func(context.Context) error { return nil }}, nil
 		}

@@ -81,9 +81,20 @@ func (d *hostDocker) remember(host string, keys ...string) {
 	}
 }
 
-// find is the host of the container named or identified by ref: where it
-// was last seen, else looked for on every host (the step's first).
+// find is the host of the container named or identified by ref. An ID is
+// where it was last seen; a name, which two hosts may both have while a
+// worker moves, is the step's host's first. Else it is looked for on every
+// host, the step's first.
 func (d *hostDocker) find(ctx context.Context, ref string) (string, *plan.Container, error) {
+	if host := hostOf(ctx); host != "" && !isContainerID(ref) {
+		if e, ok := d.Hosts[host]; ok {
+			if c, err := e.InspectContainer(ctx, ref); err == nil && c != nil {
+				c.Host = host
+				d.remember(host, c.ID)
+				return host, c, nil
+			}
+		}
+	}
 	d.mu.Lock()
 	host, ok := d.where[ref]
 	d.mu.Unlock()
@@ -369,3 +380,17 @@ type slotOnHost struct {
 }
 
 func onHostOf(step plan.Step) slotOnHost { return slotOnHost{port: step.HostPort, home: step.Home} }
+
+// isContainerID reports whether ref is a full container ID, unique over
+// every engine, rather than a name.
+func isContainerID(ref string) bool {
+	if len(ref) != 64 {
+		return false
+	}
+	for _, r := range ref {
+		if !('0' <= r && r <= '9' || 'a' <= r && r <= 'f') {
+			return false
+		}
+	}
+	return true
+}

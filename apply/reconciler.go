@@ -85,7 +85,7 @@ func (e *Executor) reconcileOp(ctx context.Context, st *runState, step plan.Step
 	if e.Stack.Reconcile == nil || e.Stack.InAgent {
 		return nil, unsupported(step)
 	}
-	old := st.before.Container(step.Target)
+	old := st.before.ContainerOn(step.Target, step.Host)
 	r := &Restore{Role: plan.RoleReconcile, Name: step.Target}
 	if old != nil {
 		r.OldID, r.OldRunning = old.ID, old.Running()

@@ -35,7 +35,7 @@ func (e *Executor) workerOp(ctx context.Context, st *runState, step plan.Step) (
 			return e.createWorker(ctx, svc, step.Slot, step.Target, onHostOf(step))
 		}}, nil
 	case plan.ActionStart:
-		old = st.before.Container(step.Target)
+		old = st.before.ContainerOn(step.Target, step.Host)
 	case plan.ActionReplace:
 		old = st.before.ContainerByID(step.Replaces)
 	default:
@@ -298,7 +298,7 @@ func keptName(c *plan.Container) string {
 // destroyContainerOp takes a container out of service and stops it; it is
 // removed once the whole apply has succeeded.
 func (e *Executor) destroyContainerOp(ctx context.Context, st *runState, step plan.Step) (*operation, error) {
-	old := st.before.Container(step.Target)
+	old := st.before.ContainerOn(step.Target, step.Host)
 	if old == nil {
 		return &operation{undo: &Undo{Op: UndoNone}, do: func(context.Context) error { return nil }}, nil
 	}

@@ -13,7 +13,7 @@ import (
 // outside its arguments is read. Objects not labelled for the stack are
 // ignored even if the observer let them through.
 func Compute(desired *spec.Stack, observed *State) *Plan {
-	b := &builder{s: desired, o: ownedOnly(desired.Name, observed), rebuilt: map[string]bool{}}
+	b := &builder{s: desired, o: ownedOnly(desired.Name, observed), rebuilt: map[string]bool{}, homes: map[string]string{}}
 	if desired.MultiHost() {
 		b.ports = newHostPorts(b.o)
 		b.placed = b.placement()
@@ -50,6 +50,7 @@ type builder struct {
 	// ports new workers publish on.
 	placed map[string]map[int]string
 	ports  *hostPorts
+	homes  map[string]string // worker name → the excluded host it stands in for
 
 	netSteps, consulSteps, imageSteps []Step
 	workers                           [][]Step // one batch each

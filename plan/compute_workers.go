@@ -27,8 +27,14 @@ func (b *builder) service(svc *spec.Service) {
 	sortContainers(extra)
 	for _, c := range extra {
 		reason := fmt.Sprintf("slot %d is above replicas (%d)", slotOf(c), svc.Replicas)
-		if c.Name != b.s.WorkerName(svc.Name, slotOf(c)) || slotOf(c) == 0 {
+		switch {
+		case c.Name != b.s.WorkerName(svc.Name, slotOf(c)) || slotOf(c) == 0:
 			reason = "not a slot of service " + svc.Name + " (left by an interrupted apply?)"
+		case slotOf(c) <= svc.Replicas && slots[slotOf(c)] != nil && slots[slotOf(c)].Host != c.Host:
+			reason = fmt.Sprintf("slot %d runs on host %s", slotOf(c), slots[slotOf(c)].Host)
+			if home := c.Labels[LabelHome]; home != "" && home == slots[slotOf(c)].Host {
+				reason += ", its home, which is back"
+			}
 		}
 		b.destroyContainer(c, reason)
 	}

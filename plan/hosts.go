@@ -171,7 +171,17 @@ func (b *builder) placement() map[string]map[int]string {
 				current[slot] = host
 			}
 		}
-		out[svc.Name] = Place(b.s.Name+"/"+svc.Name, slots, b.s.EligibleHosts(svc), current)
+		key := b.s.Name + "/" + svc.Name
+		out[svc.Name] = Place(key, slots, b.s.EligibleHosts(svc), current)
+		if len(b.s.Excluded) > 0 {
+			// Where each slot would run with every host in: a slot that
+			// belongs on an excluded host stands in for it elsewhere.
+			for slot, host := range Place(key, slots, b.s.EligibleKnownHosts(svc), current) {
+				if b.s.Host(host) == nil {
+					b.homes[b.s.WorkerName(svc.Name, slot)] = host
+				}
+			}
+		}
 	}
 	return out
 }
@@ -341,10 +351,15 @@ func (b *builder) currentHost(name string) string {
 	return found[0].Host
 }
 
-// home is the host a new worker for the slot name leaves behind and comes
-// back to: the excluded host Consul last had the slot's instance on, or the
-// home of the container it replaces while that host is still left out.
+// home is the host a new worker for the slot name stands in for, and goes
+// back to: the excluded host placement would give the slot with every host
+// of the file in; else the excluded host Consul last had the slot's
+// instance on, or the home of the container it replaces while that host is
+// still left out.
 func (b *builder) home(name string, old *Container) string {
+	if h := b.homes[name]; h != "" {
+		return h
+	}
 	if old != nil {
 		if h := old.Labels[LabelHome]; h != "" && b.s.Host(h) == nil && b.s.KnownHost(h) != nil {
 			return h

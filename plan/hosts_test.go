@@ -245,3 +245,61 @@ func TestDestroyOverHostsActsOnEachHost(t *testing.T) {
 		t.Errorf("destroy removes %d workers and networks on %v; want 12, and box1 and box2 only", workers, nets)
 	}
 }
+
+func TestWorkersPlacedAwayFromAnExcludedHostGoHomeWhenItReturns(t *testing.T) {
+	st := threeBoxes(t, 3)
+	state := applied(st, plan.Compute(st, emptyHosts(st)), emptyHosts(st))
+	// box2 goes down: its engine is not read, and nothing says what it held
+	// (Consul may have forgotten it too): placement alone says which slots
+	// belong there.
+	var onBox2 []plan.Container
+	var kept []plan.Container
+	for _, c := range state.Containers {
+		if c.Host == "box2" {
+			onBox2 = append(onBox2, c)
+			continue
+		}
+		kept = append(kept, c)
+	}
+	state.Containers = kept
+	excluded := threeBoxes(t, 3)
+	if err := excluded.ExcludeHost("box2"); err != nil {
+		t.Fatal(err)
+	}
+	delete(state.Hosts, "box2")
+	p := plan.Compute(excluded, state)
+	creates := 0
+	for _, s := range p.Steps {
+		if s.Kind != plan.KindWorker {
+			continue
+		}
+		creates++
+		if s.Action != plan.ActionCreate || s.Home != "box2" || s.Host == "box2" {
+			t.Errorf("%s: %s on %s, home %q; want a create away from box2, home box2", s.ID, s.Action, s.Host, s.Home)
+		}
+	}
+	if creates != len(onBox2) {
+		t.Errorf("%d worker steps, want %d", creates, len(onBox2))
+	}
+	// box2 returns with its containers: exactly the displaced slots go back.
+	after := applied(excluded, p, state)
+	for i := range after.Containers {
+		c := &after.Containers[i]
+		for _, s := range p.Steps {
+			if s.Target == c.Name && s.Home != "" && c.Host == s.Host {
+				c.Labels[plan.LabelHome] = s.Home
+			}
+		}
+	}
+	after.Containers = append(after.Containers, onBox2...)
+	after.Hosts = emptyHosts(st).Hosts
+	back := plan.Compute(st, after)
+	for _, s := range back.Steps {
+		if s.Kind != plan.KindWorker {
+			continue
+		}
+		if s.Action != plan.ActionDestroy || s.Host == "box2" {
+			t.Errorf("with box2 back: %s %s on %s (%s); want only the stand-ins destroyed", s.Action, s.ID, s.Host, s.Reason)
+		}
+	}
+}

@@ -198,3 +198,18 @@ func (s *State) Registration(id string) *Registration {
 	}
 	return nil
 }
+
+// ContainerOn returns the observed container with the given name on host,
+// or nil. On a single engine (host "") that is Container: names are unique
+// there; over hosts one name can be on two of them while a worker moves.
+func (s *State) ContainerOn(name, host string) *Container {
+	if host == "" {
+		return s.Container(name)
+	}
+	for i := range s.Containers {
+		if c := &s.Containers[i]; c.Name == name && c.Host == host {
+			return c
+		}
+	}
+	return nil
+}

@@ -56,3 +56,15 @@ func (s *Stack) LiveServers() []string {
 	}
 	return out
 }
+
+// EligibleKnownHosts is EligibleHosts with the hosts excluded from this run
+// too: where svc's workers would run if every host of the file were in.
+func (s *Stack) EligibleKnownHosts(svc *Service) []string {
+	names := s.EligibleHosts(svc)
+	for _, h := range s.Excluded {
+		if svc.Placement.admits(h) {
+			names = append(names, h.Name)
+		}
+	}
+	return names
+}

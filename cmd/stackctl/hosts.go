@@ -98,7 +98,8 @@ func refuseUnreachable(st *spec.Stack, state *plan.State) error {
 	for _, u := range lost {
 		lines = append(lines, "  "+u.String())
 	}
-	lines = append(lines, "Bring it back, or take it out of "+st.File+" to place its workers on the other hosts.")
+	lines = append(lines, "Bring it back; or leave it out (apply --exclude-host "+lost[0].Name+", or take it out of "+st.File+
+		") to place its workers on the other hosts.")
 	return fmt.Errorf("%w:\n%s", errUnreachableHosts, strings.Join(lines, "\n"))
 }
 

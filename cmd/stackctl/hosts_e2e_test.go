@@ -5,9 +5,11 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -29,7 +31,8 @@ import (
 type hostsStack struct {
 	*e2eStack
 	boxes []e2e.Box
-	token string // the cluster's management token (CONSUL_HTTP_TOKEN)
+	token   string // the cluster's management token (CONSUL_HTTP_TOKEN)
+	clients map[string]*api.Client
 }
 
 func newHostsStack(t *testing.T, n int) *hostsStack {
@@ -137,13 +140,22 @@ func (s *hostsStack) ownedOnBoxes() int {
 	return n
 }
 
-// consul is a client of box i's agent, with token ("" for none).
+// consul is a client of box i's agent, with token ("" for none): one per
+// agent and token, since Consul limits the connections one address holds.
 func (s *hostsStack) consul(i int, token string) *api.Client {
 	s.t.Helper()
+	key := fmt.Sprintf("%d/%s", i, token)
+	if c, ok := s.clients[key]; ok {
+		return c
+	}
 	c, err := api.NewClient(&api.Config{Address: s.boxes[i].Address + ":8500", Token: token})
 	if err != nil {
 		s.t.Fatal(err)
 	}
+	if s.clients == nil {
+		s.clients = map[string]*api.Client{}
+	}
+	s.clients[key] = c
 	return c
 }
 
@@ -233,5 +245,214 @@ func (s *hostsStack) assertCluster() {
 	if _, err := s.consul(2, "").KV().Put(&api.KVPair{Key: "stackctl/" + s.name + "/probe", Value: []byte("x")}, nil); err == nil ||
 		!strings.Contains(err.Error(), "403") {
 		s.t.Errorf("a KV write without a token was not refused with 403: %v", err)
+	}
+}
+
+// load is wrk -t2 -c16 --timeout 3s against the LB, as the issue measures,
+// in the background.
+type load struct {
+	cmd  *exec.Cmd
+	out  strings.Builder
+	stop context.CancelFunc
+}
+
+func (s *hostsStack) startLoad(d time.Duration) *load {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(s.t.Context(), d+30*time.Second)
+	l := &load{stop: cancel}
+	l.cmd = exec.CommandContext(ctx, "wrk", "-t2", "-c16", "--timeout", "3s", "-d", fmt.Sprintf("%ds", int(d.Seconds())),
+		"http://"+s.boxes[0].Address+":8080/")
+	l.cmd.Stdout, l.cmd.Stderr = &l.out, &l.out
+	if err := l.cmd.Start(); err != nil {
+		cancel()
+		s.t.Fatal(err)
+	}
+	return l
+}
+
+// end stops wrk (it reports what it did so far on SIGINT) and returns its
+// report and the non-2xx responses and socket errors in it.
+func (l *load) end(t *testing.T) (report string, non2xx, socketErrors int) {
+	t.Helper()
+	defer l.stop()
+	_ = l.cmd.Process.Signal(os.Interrupt)
+	if err := l.cmd.Wait(); err != nil {
+		t.Fatalf("wrk: %v\n%s", err, l.out.String())
+	}
+	report = l.out.String()
+	if !strings.Contains(report, "requests in") {
+		t.Fatalf("wrk made no requests:\n%s", report)
+	}
+	for _, line := range strings.Split(report, "\n") {
+		line = strings.TrimSpace(line)
+		var a, b, c, d int
+		if n, _ := fmt.Sscanf(line, "Non-2xx or 3xx responses: %d", &a); n == 1 {
+			non2xx = a
+		}
+		if n, _ := fmt.Sscanf(line, "Socket errors: connect %d, read %d, write %d, timeout %d", &a, &b, &c, &d); n == 4 {
+			socketErrors = a + b + c + d
+		}
+	}
+	return report, non2xx, socketErrors
+}
+
+// lbStatus is the LB's status key. While the cluster elects a new leader
+// (its leader's host went down) reads fail for a few seconds.
+func (s *hostsStack) lbStatus() (instances int, renderedAt time.Time, err error) {
+	kv, _, err := s.consul(0, s.token).KV().Get("stackctl/"+s.name+"/lb/status", nil)
+	if err != nil || kv == nil {
+		return 0, time.Time{}, fmt.Errorf("read the LB status: %v", orMissingKey(err))
+	}
+	var st struct {
+		Instances  int       `json:"instances"`
+		RenderedAt time.Time `json:"rendered_at"`
+	}
+	if err := json.Unmarshal(kv.Value, &st); err != nil {
+		return 0, time.Time{}, err
+	}
+	return st.Instances, st.RenderedAt, nil
+}
+
+func orMissingKey(err error) error {
+	if err == nil {
+		return fmt.Errorf("no such key")
+	}
+	return err
+}
+
+// waitInstances waits until the LB renders n instances, and returns when it
+// rendered them.
+func (s *hostsStack) waitInstances(n int, within time.Duration) time.Time {
+	s.t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		got, at, err := s.lbStatus()
+		if err == nil && got == n {
+			return at
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("the LB renders %d instances after %s, want %d (%v)", got, within, n, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// stopBox stops a box as a machine that went down; startBox brings it back
+// and waits for its engine.
+func (s *hostsStack) stopBox(i int) {
+	s.t.Helper()
+	if err := s.env.Docker.ContainerStop(s.t.Context(), s.boxes[i].Name, container.StopOptions{}); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+func (s *hostsStack) startBox(i int) {
+	s.t.Helper()
+	if err := s.env.Docker.ContainerStart(s.t.Context(), s.boxes[i].Name, container.StartOptions{}); err != nil {
+		s.t.Fatal(err)
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		if _, err := s.env.BoxClient(s.boxes[i]).Ping(s.t.Context()); err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("the engine of %s did not come back", s.boxes[i].Name)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+}
+
+// workerSlots maps each running worker to its box number (1-based).
+func (s *hostsStack) workerBoxes() map[string]int {
+	s.t.Helper()
+	out := map[string]int{}
+	for i, b := range s.boxes {
+		cs, err := s.env.BoxClient(b).ContainerList(s.t.Context(), container.ListOptions{Filters: filters.NewArgs(
+			filters.Arg("label", "io.stackctl.stack="+s.name), filters.Arg("label", "io.stackctl.role=worker"))})
+		if err != nil {
+			continue // a box that is down
+		}
+		for _, c := range cs {
+			out[strings.TrimPrefix(c.Names[0], "/")] = i + 1
+		}
+	}
+	return out
+}
+
+// Issue 12's host-loss checks: a box lost under load, the stack moved off
+// it with --exclude-host, the box back and exactly its workers moved home.
+func TestAHostLostUnderLoadIsSurvivedAndItsWorkersGoHome(t *testing.T) {
+	s := newHostsStack(t, 3)
+	s.write(12, images.PrimesV1)
+	s.mustRun("apply", "-f", s.file, "--auto-approve")
+	home := s.workerBoxes()
+	s.waitInstances(12, 30*time.Second)
+
+	l := s.startLoad(60 * time.Second)
+	time.Sleep(2 * time.Second)
+	lost := time.Now()
+	s.stopBox(1)
+	dropped := s.waitInstances(8, 60*time.Second)
+	t.Logf("box2 stopped; the LB dropped its 4 workers %.1fs later", dropped.Sub(lost).Seconds())
+	report, non2xx, sockErrs := l.end(t)
+	t.Logf("wrk while box2 went down (until its workers left the LB):\n%s", report)
+	t.Logf("before the drop: %d non-2xx, %d socket errors", non2xx, sockErrs)
+
+	l = s.startLoad(120 * time.Second)
+	out := s.mustRun("plan", "-f", s.file)
+	if !strings.Contains(out, "Host box2 is unreachable") {
+		t.Errorf("plan does not name box2 unreachable:\n%s", out)
+	}
+	_, errOut, code := s.run("apply", "-f", s.file, "--auto-approve")
+	if code == 0 || !strings.Contains(errOut, "host box2 is unreachable") || !strings.Contains(errOut, "--exclude-host") {
+		t.Errorf("apply with box2 down: exit %d, want a refusal naming box2 and --exclude-host:\n%s", code, errOut)
+	}
+	out = s.mustRun("apply", "-f", s.file, "--auto-approve", "--exclude-host", "box2")
+	t.Logf("apply --exclude-host box2:\n%s", out)
+	moved := s.workerBoxes()
+	if len(moved) != 12 {
+		t.Errorf("%d workers run after apply --exclude-host box2, want 12: %v", len(moved), moved)
+	}
+	for name, box := range moved {
+		if box == 2 {
+			t.Errorf("%s runs on box2", name)
+		}
+	}
+	s.waitInstances(12, 30*time.Second)
+	report, non2xx, sockErrs = l.end(t)
+	t.Logf("wrk from the drop on, through plan and apply --exclude-host box2:\n%s", report)
+	if non2xx != 0 {
+		t.Errorf("%d non-2xx responses after the LB dropped box2's workers, want 0", non2xx)
+	}
+	if n := s.distinctWorkers(200); n != 12 {
+		t.Errorf("200 requests reached %d distinct workers after the move, want 12", n)
+	}
+	if leader, err := s.consul(0, s.token).Status().Leader(); err != nil || leader == "" {
+		t.Errorf("Consul has no leader with box2 down: %q, %v", leader, err)
+	}
+
+	s.startBox(1)
+	// Its engine restarts its containers, and its agent, rejoining, has
+	// their registrations: the LB serves them beside the ones that stand in
+	// for them once their checks pass.
+	engineBack := time.Now()
+	s.waitInstances(16, 2*time.Minute)
+	t.Logf("box2 back: its 4 workers passing and in the LB %.1fs after its engine answered", time.Since(engineBack).Seconds())
+	out = s.mustRun("plan", "-f", s.file)
+	t.Logf("plan with box2 back:\n%s", out)
+	s.mustRun("apply", "-f", s.file, "--auto-approve")
+	returned := s.workerBoxes()
+	if got := s.workersPerBox(); fmt.Sprint(got) != "[4 4 4]" {
+		t.Errorf("workers per box after box2 came back: %v, want [4 4 4]", got)
+	}
+	for name, box := range home {
+		if returned[name] != box {
+			t.Errorf("%s runs on box%d, and ran on box%d before box2 went down", name, returned[name], box)
+		}
+	}
+	s.waitInstances(12, 60*time.Second)
+	if n := s.distinctWorkers(200); n != 12 {
+		t.Errorf("200 requests reached %d distinct workers with box2 back, want 12", n)
 	}
 }

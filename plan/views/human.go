@@ -102,6 +102,9 @@ func where(st plan.Step) string {
 		if st.HostPort != 0 {
 			on += fmt.Sprintf(", host port %d", st.HostPort)
 		}
+		if st.Home != "" {
+			on += ", standing in for host " + st.Home
+		}
 	}
 	if st.Service == "" || st.Slot == 0 {
 		return on
