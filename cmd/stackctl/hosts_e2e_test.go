@@ -30,7 +30,7 @@ import (
 // hostsStack is a stack over boxes.
 type hostsStack struct {
 	*e2eStack
-	boxes []e2e.Box
+	boxes   []e2e.Box
 	token   string // the cluster's management token (CONSUL_HTTP_TOKEN)
 	clients map[string]*api.Client
 }
