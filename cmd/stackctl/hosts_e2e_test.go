@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -455,4 +456,130 @@ func TestAHostLostUnderLoadIsSurvivedAndItsWorkersGoHome(t *testing.T) {
 	if n := s.distinctWorkers(200); n != 12 {
 		t.Errorf("200 requests reached %d distinct workers with box2 back, want 12", n)
 	}
+}
+
+// secrets reads the cluster's secrets from KV with the management token.
+func (s *hostsStack) secrets() []string {
+	s.t.Helper()
+	out := []string{s.token}
+	for _, key := range []string{"gossip_key", "agent_token", "lb_token"} {
+		kv, _, err := s.consul(0, s.token).KV().Get("stackctl/"+s.name+"/secrets/"+key, nil)
+		if err != nil || kv == nil || len(kv.Value) == 0 {
+			s.t.Fatalf("read secret %s: %v", key, err)
+		}
+		out = append(out, string(kv.Value))
+	}
+	return out
+}
+
+// Issue 12's last checks: a fourth host added under load moves at most 4
+// slots; a rolling update across the hosts streams the new image to them and
+// serves throughout; gossip is encrypted with the stack's key, and no
+// secret appears in any output.
+func TestAFourthHostAndARollingUpdateUnderLoad(t *testing.T) {
+	s := newHostsStack(t, 4)
+	var outputs []string
+	run := func(args ...string) string {
+		t.Helper()
+		out := s.mustRun(args...)
+		outputs = append(outputs, out)
+		return out
+	}
+	s.write(12, images.PrimesV1, "box4")
+	run("apply", "-f", s.file, "--auto-approve")
+	before := s.workerBoxes()
+	s.waitInstances(12, 30*time.Second)
+
+	s.write(12, images.PrimesV1)
+	out := run("plan", "-f", s.file)
+	moves := strings.Count(out, "placement moves it")
+	t.Logf("plan with box4 added: %d slots move", moves)
+	if moves == 0 || moves > 4 {
+		t.Errorf("adding a fourth host moves %d slots, want 1 to 4:\n%s", moves, out)
+	}
+	l := s.startLoad(120 * time.Second)
+	run("apply", "-f", s.file, "--auto-approve")
+	report, non2xx, sockErrs := l.end(t)
+	t.Logf("wrk during the apply that adds box4:\n%s", report)
+	if non2xx != 0 {
+		t.Errorf("%d non-2xx responses while box4 was added, want 0", non2xx)
+	}
+	t.Logf("socket errors while box4 was added: %d (nginx reloads in template mode)", sockErrs)
+	after := s.workerBoxes()
+	changed := 0
+	for name, box := range before {
+		if after[name] != box {
+			changed++
+			if after[name] != 4 {
+				t.Errorf("%s moved from box%d to box%d, not to the new box4", name, box, after[name])
+			}
+		}
+	}
+	if changed != moves {
+		t.Errorf("%d workers changed host, the plan said %d", changed, moves)
+	}
+
+	s.write(12, images.PrimesV2)
+	out = run("plan", "-f", s.file)
+	for i := 1; i <= 4; i++ {
+		if !strings.Contains(out, fmt.Sprintf("image %s will be copied: image copied to host box%d", images.PrimesV2, i)) {
+			t.Errorf("the update's plan does not copy %s to box%d:\n%s", images.PrimesV2, i, out)
+		}
+	}
+	l = s.startLoad(180 * time.Second)
+	run("apply", "-f", s.file, "--auto-approve")
+	report, non2xx, sockErrs = l.end(t)
+	t.Logf("wrk during the rolling update v1 to v2 over four hosts:\n%s", report)
+	if non2xx != 0 {
+		t.Errorf("%d non-2xx responses during the rolling update, want 0", non2xx)
+	}
+	t.Logf("socket errors during the rolling update: %d (nginx reloads in template mode)", sockErrs)
+	s.waitInstances(12, 30*time.Second)
+	if n := s.versions(50); n != "v2" {
+		t.Errorf("after the update the LB serves versions %s, want v2 only", n)
+	}
+
+	secrets := s.secrets()
+	keys, err := s.consul(0, s.token).Operator().KeyringList(nil)
+	if err != nil {
+		t.Fatalf("keyring list: %v", err)
+	}
+	for _, ring := range keys {
+		if len(ring.Keys) != 1 || ring.Keys[secrets[1]] != ring.NumNodes {
+			t.Errorf("%s ring (%d nodes) holds %v, want only the stack's key on every node", ring.Datacenter, ring.NumNodes, len(ring.Keys))
+		}
+	}
+	run("destroy", "-f", s.file, "--auto-approve")
+	for _, out := range outputs {
+		for i, secret := range secrets {
+			if strings.Contains(out, secret) {
+				t.Errorf("secret %d of 4 (0: management token, 1: gossip key) appears in stackctl's output", i)
+			}
+		}
+	}
+	if n := s.ownedOnBoxes(); n != 0 {
+		t.Errorf("destroy left %d containers of the stack on the boxes", n)
+	}
+}
+
+// versions sends n requests through the LB and lists the versions that
+// answered (X-Version), sorted and joined by commas.
+func (s *hostsStack) versions(n int) string {
+	s.t.Helper()
+	seen := map[string]bool{}
+	client := &http.Client{Timeout: 5 * time.Second}
+	for range n {
+		res, err := client.Get("http://" + s.boxes[0].Address + ":8080/")
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		res.Body.Close()
+		seen[res.Header.Get("X-Version")] = true
+	}
+	var out []string
+	for v := range seen {
+		out = append(out, v)
+	}
+	sort.Strings(out)
+	return strings.Join(out, ",")
 }
