@@ -30,7 +30,10 @@ type Status struct {
 	// not be read (a frame of `status --watch` while Docker or Consul is down).
 	Error string `json:"error,omitempty"`
 	// Network is the stack network's name, "" when it is missing.
-	Network string         `json:"network,omitempty"`
+	Network string `json:"network,omitempty"`
+	// Hosts are a stack with hosts' machines (docs/multihost.md); nil on a
+	// single engine.
+	Hosts   []HostStatus   `json:"hosts,omitempty"`
 	Consul  ConsulStatus   `json:"consul,omitzero"`
 	Workers []WorkerStatus `json:"workers,omitzero"` // nil only with Error
 	LB      *LBStatus      `json:"lb,omitempty"`     // nil: the stack has no LB
@@ -78,8 +81,10 @@ type WorkerStatus struct {
 	Service string `json:"service"`
 	Slot    int    `json:"slot"`
 	Name    string `json:"name"`
-	State   string `json:"state"` // Docker state, or StateMissing
-	Image   string `json:"image,omitempty"`
+	// Host is the host the worker runs on, in a stack with hosts.
+	Host  string `json:"host,omitempty"`
+	State string `json:"state"` // Docker state, or StateMissing
+	Image string `json:"image,omitempty"`
 	// Address is the registered address:port, else the container's IP on
 	// the stack network.
 	Address string `json:"address,omitempty"`
@@ -184,6 +189,7 @@ func BuildStatus(desired *spec.Stack, state *State) *Status {
 		st.Network = state.Network.Name
 	}
 	st.Consul = consulStatus(desired, state)
+	st.Hosts = hostStatuses(desired, state)
 	st.Workers = workerStatuses(desired, state)
 	st.LB = lbStatus(desired, state)
 	st.Agent = agentStatus(desired, state)
@@ -199,7 +205,7 @@ func consulStatus(desired *spec.Stack, state *State) ConsulStatus {
 	c := state.Consul
 	out := ConsulStatus{Managed: desired.Consul.Managed(), Address: c.Address, Via: c.Via, Reached: c.Reached,
 		Leader: c.Leader, Peers: c.Peers}
-	if out.Managed {
+	if out.Managed && !desired.MultiHost() { // with hosts: an agent per host (Status.Hosts)
 		out.Container = desired.ConsulContainerName()
 		out.State = StateOf(state.Container(out.Container))
 	}
@@ -273,6 +279,7 @@ func workerRow(svc string, slot int, name string, state *State, reg *Registratio
 	if c != nil {
 		w.Image = c.ImageRef
 		w.Address = c.IP(state.Stack)
+		w.Host = c.Host
 	}
 	if !state.Consul.Reached {
 		w.Health = HealthUnknown

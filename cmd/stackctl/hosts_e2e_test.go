@@ -199,6 +199,17 @@ func TestThreeBoxesRunTwelveWorkersBehindOneLB(t *testing.T) {
 		t.Errorf("workers per box %v, want [4 4 4]", got)
 	}
 	s.assertCluster()
+	st := s.statusJSON()
+	if len(st.Consul.Peers) != 3 || st.Consul.Leader == "" || len(st.Hosts) != 3 {
+		t.Errorf("status: %d raft peers, leader %q, %d hosts; want 3, a leader, 3", len(st.Consul.Peers), st.Consul.Leader, len(st.Hosts))
+	}
+	for _, h := range st.Hosts {
+		if !h.Reached || !h.Server || h.Workers != 4 || h.AgentState != "running" {
+			t.Errorf("status of %s: %+v; want reached, a running server, 4 workers", h.Name, h)
+		}
+	}
+	human := s.mustRun("status", "-f", s.file)
+	t.Logf("status:\n%s", human)
 	if n := s.distinctWorkers(200); n != 12 {
 		t.Errorf("200 requests through the LB reached %d distinct workers, want 12", n)
 	}
@@ -405,6 +416,16 @@ func TestAHostLostUnderLoadIsSurvivedAndItsWorkersGoHome(t *testing.T) {
 	if !strings.Contains(out, "Host box2 is unreachable") {
 		t.Errorf("plan does not name box2 unreachable:\n%s", out)
 	}
+	st := s.statusJSON()
+	for _, h := range st.Hosts {
+		if h.Name == "box2" && (h.Reached || !strings.Contains(h.Held, "4 instances")) {
+			t.Errorf("status of box2 while it is down: %+v; want unreachable, holding 4 instances", h)
+		}
+	}
+	if st.Consul.Leader == "" {
+		t.Errorf("status shows no Consul leader with box2 down")
+	}
+	t.Logf("status with box2 down:\n%s", s.mustRun("status", "-f", s.file))
 	_, errOut, code := s.run("apply", "-f", s.file, "--auto-approve")
 	if code == 0 || !strings.Contains(errOut, "host box2 is unreachable") || !strings.Contains(errOut, "--exclude-host") {
 		t.Errorf("apply with box2 down: exit %d, want a refusal naming box2 and --exclude-host:\n%s", code, errOut)

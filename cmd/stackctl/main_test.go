@@ -194,7 +194,7 @@ func TestHostsAreRefusedWhereNotBuiltAndWithoutAToken(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"status", "-f"}, "hosts.yaml: this command does not work on a stack with hosts yet"},
+		{[]string{"status", "-f"}, "needs its management token in CONSUL_HTTP_TOKEN"},
 		{[]string{"logs", "--file"}, "hosts.yaml: this command does not work on a stack with hosts yet"},
 		{[]string{"plan", "-f"}, "hosts.yaml: a stack with hosts runs Consul with ACLs on, and needs its management token in CONSUL_HTTP_TOKEN"},
 		{[]string{"apply", "--auto-approve", "-f"}, "needs its management token in CONSUL_HTTP_TOKEN"},

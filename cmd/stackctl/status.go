@@ -68,6 +68,7 @@ Docker or Consul could not be reached (without --watch).`,
 		},
 	}
 	addFileFlag(cmd, &opts.file)
+	addExcludeFlag(cmd, &opts.file)
 	cmd.Flags().BoolVar(&opts.json, "json", false, "print the status as JSON (docs/status-json.md)")
 	cmd.Flags().BoolVar(&opts.watch, "watch", false, "show the status again every --interval, until Ctrl-C")
 	cmd.Flags().DurationVar(&opts.interval, "interval", 2*time.Second, "time between two reads with --watch")
@@ -75,11 +76,11 @@ Docker or Consul could not be reached (without --watch).`,
 }
 
 func runStatus(ctx context.Context, stdout io.Writer, o statusOptions) error {
-	stack, _, err := loadStack(o.file)
+	stack, _, err := loadAnyStack(o.file)
 	if err != nil {
 		return exitWith(exitFailure, err)
 	}
-	reader, err := newStatusReader()
+	reader, err := newStatusReaderFor(stack)
 	if err != nil {
 		return exitWith(exitFailure, err)
 	}
@@ -110,6 +111,22 @@ type statusReader struct {
 	observer *plan.Observer
 	docker   *dockerapi.Client // the observer's, for reads it does not make
 	close    func()
+}
+
+// newStatusReaderFor is newStatusReader for a stack that may have hosts:
+// its observer reads every host's engine too.
+func newStatusReaderFor(st *spec.Stack) (*statusReader, error) {
+	if !st.MultiHost() {
+		return newStatusReader()
+	}
+	en, err := openEngines(st)
+	if err != nil {
+		return nil, err
+	}
+	pool := &consulapi.Pool{}
+	o := en.observer()
+	o.Consul = pool.Dial
+	return &statusReader{docker: en.control, observer: o, close: func() { pool.Close(); en.close() }}, nil
 }
 
 func newStatusReader() (*statusReader, error) {

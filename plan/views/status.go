@@ -35,6 +35,7 @@ func StatusHuman(w io.Writer, st *plan.Status, color bool) error {
 		return h.err
 	}
 	h.statusHead(st)
+	h.hosts(st.Hosts)
 	h.reconcile(st.Reconcile, st.ObservedAt)
 	h.unfinished(st.Unfinished)
 	h.workers(st.Workers, st.Summary)
@@ -51,7 +52,10 @@ func (h *human) statusHead(st *plan.Status) {
 	}
 	h.printf("  network  %s\n", network)
 	consul := "external agent"
-	if st.Consul.Managed {
+	switch {
+	case st.Consul.Managed && len(st.Hosts) > 0:
+		consul = "an agent on every host"
+	case st.Consul.Managed:
 		consul = st.Consul.Container + " (" + h.state(st.Consul.State) + ")"
 	}
 	reach := h.red("not reached")
@@ -197,4 +201,28 @@ func firstLine(s string) string {
 		line = line[:77] + "..."
 	}
 	return line
+}
+
+// hosts lists a stack with hosts' machines: reached or not (and what a
+// lost one held), its Consul agent, its workers.
+func (h *human) hosts(hosts []plan.HostStatus) {
+	if len(hosts) == 0 {
+		return
+	}
+	h.printf("\n%sHosts%s\n", h.c.bold, h.c.reset)
+	for _, hs := range hosts {
+		role := "client"
+		if hs.Server {
+			role = "server"
+		}
+		switch {
+		case hs.Excluded && !hs.Reached:
+			h.printf("  %s  %s (left out of this run)\n", hs.Name, h.red("unreachable"))
+		case !hs.Reached:
+			h.printf("  %s  %s: %s\n", hs.Name, h.red("unreachable"), hs.Held)
+		default:
+			h.printf("  %s  %s, Consul %s %s (%s), %d workers running\n", hs.Name, h.green("reached"), role,
+				hs.Agent, h.state(hs.AgentState), hs.Workers)
+		}
+	}
 }
