@@ -188,6 +188,9 @@ func BuildStatus(desired *spec.Stack, state *State) *Status {
 	if state.Network != nil {
 		st.Network = state.Network.Name
 	}
+	if desired.MultiHost() && everyHostHasNetwork(desired, state) {
+		st.Network = desired.NetworkName()
+	}
 	st.Consul = consulStatus(desired, state)
 	st.Hosts = hostStatuses(desired, state)
 	st.Workers = workerStatuses(desired, state)

@@ -64,3 +64,14 @@ func hostStatuses(desired *spec.Stack, state *State) []HostStatus {
 	}
 	return out
 }
+
+// everyHostHasNetwork reports whether each host that answered has the
+// stack network (a host that did not answer is named in Hosts instead).
+func everyHostHasNetwork(desired *spec.Stack, state *State) bool {
+	for _, h := range desired.Hosts {
+		if hs := state.Hosts[h.Name]; hs != nil && hs.Reached() && hs.Network == nil {
+			return false
+		}
+	}
+	return true
+}
