@@ -57,7 +57,7 @@ func (e *Executor) clusterConsul(ctx context.Context, c Consul) (Consul, error) 
 	e.regMu.Lock()
 	where := e.regHosts
 	e.regMu.Unlock()
-	return newHostConsul(c, e.Dial, addrs, where), nil
+	return newHostConsul(c, e.Dial, addrs, where, e.opts.ConsulReady), nil
 }
 
 // seeRegistrations remembers which host's agent holds each registration,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 )
 
 // hostConsul is the Consul of a stack with hosts: the cluster, reached at
@@ -15,26 +16,47 @@ type hostConsul struct {
 	dial   ConsulDialer
 	addrs  map[string]string // host → its agent's HTTP address
 
+	// joinWait bounds the wait for an agent to join the cluster.
+	joinWait time.Duration
+
 	mu     sync.Mutex
-	agents map[string]Consul
+	agents map[string]*agentConn
 	where  map[string]string // registration ID → host
 }
 
-func newHostConsul(cluster Consul, dial ConsulDialer, addrs map[string]string, where map[string]string) *hostConsul {
+func newHostConsul(cluster Consul, dial ConsulDialer, addrs map[string]string, where map[string]string, joinWait time.Duration) *hostConsul {
 	w := make(map[string]string, len(where))
 	for id, h := range where {
 		w[id] = h
 	}
-	return &hostConsul{Consul: cluster, dial: dial, addrs: addrs, agents: map[string]Consul{}, where: w}
+	return &hostConsul{Consul: cluster, dial: dial, addrs: addrs, agents: map[string]*agentConn{}, where: w, joinWait: joinWait}
 }
 
-// agent is the named host's agent, dialed once.
-func (c *hostConsul) agent(host string) (Consul, error) {
+// agent is the named host's agent, dialed once, and once it has joined the
+// cluster: a client agent that has not found the servers yet cannot
+// resolve the caller's token, and refuses every registration ("token
+// primary-dc-down lacks permission"). It knows the leader once it has.
+// Hosts are dialed and waited for independently.
+func (c *hostConsul) agent(ctx context.Context, host string) (Consul, error) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if a, ok := c.agents[host]; ok {
-		return a, nil
+	e, ok := c.agents[host]
+	if !ok {
+		e = &agentConn{}
+		c.agents[host] = e
 	}
+	c.mu.Unlock()
+	e.once.Do(func() { e.client, e.err = c.join(ctx, host) })
+	return e.client, e.err
+}
+
+// agentConn is one host's agent, dialed once.
+type agentConn struct {
+	once   sync.Once
+	client Consul
+	err    error
+}
+
+func (c *hostConsul) join(ctx context.Context, host string) (Consul, error) {
 	addr, ok := c.addrs[host]
 	if !ok {
 		return nil, fmt.Errorf("no Consul agent for host %q", host)
@@ -43,7 +65,9 @@ func (c *hostConsul) agent(host string) (Consul, error) {
 	if err != nil {
 		return nil, fmt.Errorf("Consul agent of host %s at %s: %w", host, addr, err)
 	}
-	c.agents[host] = a
+	if err := waitLeader(ctx, a, addr, c.joinWait); err != nil {
+		return nil, fmt.Errorf("the Consul agent of host %s has not joined the cluster: %w", host, err)
+	}
 	return a, nil
 }
 
@@ -51,7 +75,7 @@ func (c *hostConsul) agent(host string) (Consul, error) {
 // made for (an ID may live on two hosts' agents while its worker moves),
 // else the one it was last registered with or seen on.
 func (c *hostConsul) agentOf(ctx context.Context, id string) (Consul, error) {
-	return c.agent(c.hostFor(ctx, id))
+	return c.agent(ctx, c.hostFor(ctx, id))
 }
 
 func (c *hostConsul) hostFor(ctx context.Context, id string) string {
@@ -68,7 +92,7 @@ func (c *hostConsul) Register(ctx context.Context, r Registration) error {
 	if host == "" {
 		host = hostOf(ctx)
 	}
-	a, err := c.agent(host)
+	a, err := c.agent(ctx, host)
 	if err != nil {
 		return err
 	}
@@ -92,7 +116,7 @@ func (c *hostConsul) Deregister(ctx context.Context, id string) error {
 // deregisterOn takes id out of the named host's agent: for a worker that
 // moved, whose old registration keeps its ID on the old host's agent.
 func (c *hostConsul) deregisterOn(ctx context.Context, host, id string) error {
-	a, err := c.agent(host)
+	a, err := c.agent(ctx, host)
 	if err != nil {
 		return err
 	}

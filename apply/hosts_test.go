@@ -3,6 +3,7 @@ package apply
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/stackctl/stackctl/plan"
 )
@@ -80,7 +81,7 @@ func TestHostConsulSendsRegistrationsToTheirHostsAgent(t *testing.T) {
 		t.Fatalf("dial of an unknown agent %s", addr)
 		return nil, nil
 	}
-	c := newHostConsul(fakeConsul{newWorld()}, dial, addrs, map[string]string{"s-web-1": "box1"})
+	c := newHostConsul(fakeConsul{newWorld()}, dial, addrs, map[string]string{"s-web-1": "box1"}, time.Second)
 	ctx := context.Background()
 	if err := c.Register(ctx, Registration{ID: "s-web-2", Service: "web", Host: "box2"}); err != nil {
 		t.Fatal(err)
