@@ -70,6 +70,9 @@ func (h *human) statusHead(st *plan.Status) {
 		if st.Consul.Leader != "" {
 			leader = "leader " + st.Consul.Leader
 		}
+		if len(st.Hosts) > 0 {
+			leader += fmt.Sprintf(" of %d raft peers", len(st.Consul.Peers))
+		}
 		reach += ", " + leader
 	}
 	h.printf("  consul   %s, %s\n", consul, reach)
