@@ -90,7 +90,7 @@ services:
     port: 5000
     env: {PRIME_DIGITS: "8"}
     check: {http: /healthz, interval: 1s, timeout: 1s}
-    update: {parallelism: 4, order: start-first, healthy_deadline: 120s, on_failure: rollback}
+    update: {parallelism: 4, order: start-first, healthy_deadline: 30s, on_failure: rollback}
 lb:
   image: %s
   template: nginx.ctmpl
@@ -558,6 +558,27 @@ func TestAFourthHostAndARollingUpdateUnderLoad(t *testing.T) {
 	s.waitInstances(12, 30*time.Second)
 	if n := s.versions(50); n != "v2" {
 		t.Errorf("after the update the LB serves versions %s, want v2 only", n)
+	}
+
+	// A failing update across the hosts: rolled back, as it was.
+	s.write(12, images.PrimesBad)
+	l = s.startLoad(180 * time.Second)
+	out, errOut, code := s.run("apply", "-f", s.file, "--auto-approve")
+	outputs = append(outputs, out, errOut)
+	report, non2xx, _ = l.end(t)
+	t.Logf("wrk during a failing update that rolls back:\n%s", report)
+	if code != exitRolledBack {
+		t.Errorf("a failing update over hosts exits %d, want %d (rolled back):\n%s%s", code, exitRolledBack, tail(out, 12), errOut)
+	}
+	if non2xx != 0 {
+		t.Errorf("%d non-2xx responses during the failing update, want 0", non2xx)
+	}
+	s.waitInstances(12, 60*time.Second)
+	if n := s.versions(50); n != "v2" {
+		t.Errorf("after the rollback the LB serves versions %s, want v2 only", n)
+	}
+	if got := len(s.workerBoxes()); got != 12 {
+		t.Errorf("%d workers run after the rollback, want 12", got)
 	}
 
 	secrets := s.secrets()
