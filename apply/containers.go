@@ -44,6 +44,14 @@ func LBCommand(s *spec.Stack) []string {
 		// The template is all of nginx.conf; nginx -t checks that file.
 		cmd = append(cmd, "--out", plan.LBConfigPath(s.LB))
 	}
+	if s.MultiHost() {
+		// Consul's DNS answers with its default token, which reads nothing
+		// under default deny: the LB answers nginx's queries itself. The
+		// flag is not in the LB's hash (which, by design, is the same with
+		// hosts as without): an LB made before it keeps its command until
+		// it is replaced for another reason.
+		cmd = append(cmd, "--dns", plan.LBDNSAddress)
+	}
 	return append(cmd, "--", "nginx", "-g", "daemon off;")
 }
 

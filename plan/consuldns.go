@@ -4,6 +4,8 @@ import (
 	"net"
 	"net/url"
 	"strings"
+
+	"github.com/stackctl/stackctl/spec"
 )
 
 // ConsulDNSEnv names the environment variable `stackctl lb run` gives its
@@ -35,4 +37,20 @@ func ConsulDNSAddress(consulHTTP string) string {
 		host = strings.Trim(addr, "[]")
 	}
 	return net.JoinHostPort(host, ConsulDNSPort)
+}
+
+// LBDNSAddress is where the LB of a stack with hosts answers DNS itself
+// (`stackctl lb run --dns`), inside its container. There Consul runs with
+// ACLs, default deny, and its DNS interface answers with the agent's
+// default token, which reads no service; the LB answers from its own
+// watch, with its own token, and opens nothing.
+const LBDNSAddress = "127.0.0.1:8600"
+
+// LBResolverAddress is what the stack's LB sets STACKCTL_CONSUL_DNS to:
+// its own responder with hosts, else its Consul agent's DNS interface.
+func LBResolverAddress(s *spec.Stack) string {
+	if s.MultiHost() {
+		return LBDNSAddress
+	}
+	return ConsulDNSAddress(LBConsulAddress(s))
 }

@@ -166,12 +166,12 @@ func (d expectedData) Services(context.Context) ([]tmpl.CatalogService, error) {
 func (d expectedData) Key(context.Context, string) (string, bool, error) { return "", true, nil }
 
 // Env is unset but for what `stackctl lb run` sets itself: the address of
-// Consul's DNS interface, as the stack's LB is told where Consul is.
+// the DNS its nginx resolves Consul services at (LBResolverAddress).
 func (d expectedData) Env(name string) (string, bool) {
 	if name != ConsulDNSEnv {
 		return "", false
 	}
-	return ConsulDNSAddress(LBConsulAddress(d.s)), true
+	return LBResolverAddress(d.s), true
 }
 
 // LBConsulAddress is the Consul agent the stack's LB talks to: the

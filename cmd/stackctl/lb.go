@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/signal"
 	"strings"
@@ -63,6 +64,7 @@ type lbRunOptions struct {
 	checkCmd  string
 	reloadCmd string
 	settle    time.Duration
+	dns       string
 }
 
 func newLBRunCmd() *cobra.Command {
@@ -92,6 +94,18 @@ Renders (and COMMAND) see STACKCTL_CONSUL_DNS, the --consul agent's host at
 Consul's DNS port 8600, for a template whose nginx resolves its upstream
 servers in Consul itself: resolver {{env "STACKCTL_CONSUL_DNS"}} valid=1s;
 
+With --dns ADDR, stackctl answers those queries itself on ADDR (UDP and
+TCP), and STACKCTL_CONSUL_DNS is ADDR: SRV _NAME._tcp.service.consul and
+NAME.service.consul give the passing instances of service NAME (port and
+an NNNNNNNN.addr.dc1.consul target each, whose A record comes along and is
+answered too), from its own blocking queries with its own token. Use it
+where Consul's DNS interface answers with a default token that reads no
+service (ACLs, default deny: stacks with hosts). A service Consul does not
+know is NXDOMAIN, one with nothing passing an empty answer; while Consul
+does not answer, the instances it gave last. At most 64 services are
+watched. UDP answers over 512 bytes are cut and marked truncated (TC), and
+nginx asks again over TCP.
+
 SIGTERM, SIGINT and SIGQUIT stop COMMAND gracefully with SIGQUIT; stackctl
 exits with its status. If COMMAND exits on its own, so does stackctl.`,
 		Example: `  # in the load balancer container (its entrypoint):
@@ -112,6 +126,7 @@ exits with its status. If COMMAND exits on its own, so does stackctl.`,
 	cmd.Flags().StringVar(&o.checkCmd, "check-cmd", "nginx -t", "the command that must accept a config before it is loaded (split on spaces; empty: none)")
 	cmd.Flags().StringVar(&o.reloadCmd, "reload-cmd", "", "the command that reloads the server (split on spaces; default: SIGHUP to COMMAND)")
 	cmd.Flags().DurationVar(&o.settle, "settle", 10*time.Second, "after Consul comes back from an outage, hold renders that would remove instances this long, while its restarted checks pass again (negative: no hold)")
+	cmd.Flags().StringVar(&o.dns, "dns", "", "answer DNS for Consul services on this host:port (UDP and TCP), from stackctl's own watch and token, and set STACKCTL_CONSUL_DNS to it (e.g. 127.0.0.1:8600)")
 	return cmd
 }
 
@@ -123,20 +138,15 @@ func runLB(ctx context.Context, cmd *cobra.Command, o lbRunOptions, command []st
 	if err != nil {
 		return usageError{fmt.Errorf("--wait: %w", err)}
 	}
+	if _, _, err := net.SplitHostPort(o.dns); o.dns != "" && err != nil {
+		return usageError{fmt.Errorf("--dns %q: want host:port, such as 127.0.0.1:8600", o.dns)}
+	}
 	consul, err := consulapi.NewWatcher(o.consul, "")
 	if err != nil {
 		return exitWith(exitFailure, err)
 	}
-	// A template whose nginx resolves upstreams at Consul's DNS interface
-	// reads its address with {{env "STACKCTL_CONSUL_DNS"}}.
-	if _, set := os.LookupEnv(plan.ConsulDNSEnv); !set {
-		addr := o.consul
-		if addr == "" {
-			addr = os.Getenv("CONSUL_HTTP_ADDR")
-		}
-		if err := os.Setenv(plan.ConsulDNSEnv, plan.ConsulDNSAddress(addr)); err != nil {
-			return exitWith(exitFailure, err)
-		}
+	if err := setConsulDNSEnv(o); err != nil {
+		return exitWith(exitFailure, err)
 	}
 	// Docker stops a container with its STOPSIGNAL (SIGQUIT for the nginx
 	// image) or SIGTERM; a terminal sends SIGINT. Each is a graceful stop.
@@ -154,6 +164,7 @@ func runLB(ctx context.Context, cmd *cobra.Command, o lbRunOptions, command []st
 		ReloadCmd:    strings.Fields(o.reloadCmd),
 		Command:      command,
 		Settle:       o.settle,
+		DNSAddr:      o.dns,
 		Stdout:       cmd.OutOrStdout(),
 		Stderr:       cmd.ErrOrStderr(),
 	})
@@ -167,6 +178,23 @@ func runLB(ctx context.Context, cmd *cobra.Command, o lbRunOptions, command []st
 		return exitWith(exitFailure, err)
 	}
 	return nil
+}
+
+// setConsulDNSEnv tells renders and nginx where to resolve Consul
+// services ({{env "STACKCTL_CONSUL_DNS"}}): stackctl's own responder with
+// --dns, else the Consul agent's DNS interface unless already set.
+func setConsulDNSEnv(o lbRunOptions) error {
+	if o.dns != "" {
+		return os.Setenv(plan.ConsulDNSEnv, o.dns)
+	}
+	if _, set := os.LookupEnv(plan.ConsulDNSEnv); set {
+		return nil
+	}
+	addr := o.consul
+	if addr == "" {
+		addr = os.Getenv("CONSUL_HTTP_ADDR")
+	}
+	return os.Setenv(plan.ConsulDNSEnv, plan.ConsulDNSAddress(addr))
 }
 
 // parseWait reads consul-template's wait syntax: "MIN:MAX", or "MIN" with

@@ -92,6 +92,7 @@ func TestLBRunUsageErrors(t *testing.T) {
 		{[]string{"lb", "run", "--", "nginx"}, "no template: give --template-key or --template"},
 		{[]string{"lb", "run", "--template", "x", "nginx"}, `unexpected argument "nginx": put the command to run after --`},
 		{[]string{"lb", "run", "--template", "x", "--wait", "2s:1s", "--", "nginx"}, `--wait: "2s:1s": want MIN[:MAX] durations with MAX >= MIN`},
+		{[]string{"lb", "run", "--template", "x", "--dns", "8600", "--", "nginx"}, `--dns "8600": want host:port, such as 127.0.0.1:8600`},
 	}
 	for _, tt := range tests {
 		code, _, stderr := runCLI(t, tt.args...)

@@ -58,6 +58,16 @@ type Config struct {
 	// timeout); negative: no hold.
 	Settle time.Duration
 
+	// DNSAddr, when set, is a host:port on which Run answers DNS queries
+	// (UDP and TCP) for the passing instances of Consul services, from
+	// its own blocking queries with its own token (see dnsserver.go): the
+	// resolver of an nginx that resolves its upstreams itself, where
+	// Consul's DNS interface would answer with its agent's default token.
+	DNSAddr string
+	// DNSMaxServices bounds the services the DNS responder watches, so
+	// that queries for many names cannot start as many watches; default 64.
+	DNSMaxServices int
+
 	BlockWait         time.Duration // wait time of blocking queries; default 60s
 	FirstFetchTimeout time.Duration // how long a render waits for a new dependency's first answer; default 5s
 	BackoffMin        time.Duration // first retry delay after a Consul error; default 100ms
@@ -91,6 +101,9 @@ func (c Config) withDefaults() (Config, error) {
 	setDefault(&c.BackoffMin, 100*time.Millisecond)
 	setDefault(&c.BackoffMax, 2*time.Second)
 	setDefault(&c.CheckTimeout, 30*time.Second)
+	if c.DNSMaxServices <= 0 {
+		c.DNSMaxServices = 64
+	}
 	if c.StopSignal == nil {
 		c.StopSignal = syscall.SIGQUIT
 	}

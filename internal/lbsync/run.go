@@ -37,6 +37,15 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	if cfg.DNSAddr != "" {
+		// Bound before nginx starts, so that its first query is answered;
+		// stopped after nginx, which asks until it exits.
+		dns, err := startDNS(ctx, cfg, s.log)
+		if err != nil {
+			return err
+		}
+		defer dns.stop()
+	}
 	return s.run(ctx)
 }
 
