@@ -5,7 +5,6 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -41,7 +40,7 @@ func newHostsStack(t *testing.T, n int) *hostsStack {
 	s.boxes = s.env.StartBoxes(n)
 	s.token = newUUID(t)
 	s.vars = append(s.vars, "CONSUL_HTTP_TOKEN="+s.token)
-	tmpl, err := os.ReadFile(filepath.Join(repoRoot(t), "stacks/primes/nginx-rendered.ctmpl"))
+	tmpl, err := os.ReadFile(filepath.Join(repoRoot(t), "stacks/primes/nginx.ctmpl"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -308,42 +307,21 @@ func (l *load) end(t *testing.T) (report string, non2xx, socketErrors int) {
 	return report, non2xx, socketErrors
 }
 
-// lbStatus is the LB's status key. While the cluster elects a new leader
-// (its leader's host went down) reads fail for a few seconds.
-func (s *hostsStack) lbStatus() (instances int, renderedAt time.Time, err error) {
-	kv, _, err := s.consul(0, s.token).KV().Get("stackctl/"+s.name+"/lb/status", nil)
-	if err != nil || kv == nil {
-		return 0, time.Time{}, fmt.Errorf("read the LB status: %v", orMissingKey(err))
-	}
-	var st struct {
-		Instances  int       `json:"instances"`
-		RenderedAt time.Time `json:"rendered_at"`
-	}
-	if err := json.Unmarshal(kv.Value, &st); err != nil {
-		return 0, time.Time{}, err
-	}
-	return st.Instances, st.RenderedAt, nil
-}
-
-func orMissingKey(err error) error {
-	if err == nil {
-		return fmt.Errorf("no such key")
-	}
-	return err
-}
-
-// waitInstances waits until the LB renders n instances, and returns when it
-// rendered them.
-func (s *hostsStack) waitInstances(n int, within time.Duration) time.Time {
+// waitPassing waits until Consul's catalog, which the LB follows (its
+// nginx re-resolves every second through the LB's own DNS, resolve mode),
+// has n passing instances of web, and returns when it saw them. While the
+// cluster elects a new leader (its leader's host went down) reads fail for
+// a few seconds.
+func (s *hostsStack) waitPassing(n int, within time.Duration) time.Time {
 	s.t.Helper()
 	deadline := time.Now().Add(within)
 	for {
-		got, at, err := s.lbStatus()
-		if err == nil && got == n {
-			return at
+		entries, _, err := s.consul(0, s.token).Health().Service("web", "", true, nil)
+		if err == nil && len(entries) == n {
+			return time.Now()
 		}
 		if time.Now().After(deadline) {
-			s.t.Fatalf("the LB renders %d instances after %s, want %d (%v)", got, within, n, err)
+			s.t.Fatalf("Consul has %d passing instances of web after %s, want %d (%v)", len(entries), within, n, err)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
@@ -399,14 +377,15 @@ func TestAHostLostUnderLoadIsSurvivedAndItsWorkersGoHome(t *testing.T) {
 	s.write(12, images.PrimesV1)
 	s.mustRun("apply", "-f", s.file, "--auto-approve")
 	home := s.workerBoxes()
-	s.waitInstances(12, 30*time.Second)
+	s.waitPassing(12, 30*time.Second)
 
 	l := s.startLoad(60 * time.Second)
 	time.Sleep(2 * time.Second)
 	lost := time.Now()
 	s.stopBox(1)
-	dropped := s.waitInstances(8, 60*time.Second)
-	t.Logf("box2 stopped; the LB dropped its 4 workers %.1fs later", dropped.Sub(lost).Seconds())
+	dropped := s.waitPassing(8, 60*time.Second)
+	t.Logf("box2 stopped; Consul took its 4 workers out %.1fs later (nginx re-resolves within 2s of that)", dropped.Sub(lost).Seconds())
+	time.Sleep(2 * time.Second) // nginx's valid=1s, and the lookup after it
 	report, non2xx, sockErrs := l.end(t)
 	t.Logf("wrk while box2 went down (until its workers left the LB):\n%s", report)
 	t.Logf("before the drop: %d non-2xx, %d socket errors", non2xx, sockErrs)
@@ -441,7 +420,7 @@ func TestAHostLostUnderLoadIsSurvivedAndItsWorkersGoHome(t *testing.T) {
 			t.Errorf("%s runs on box2", name)
 		}
 	}
-	s.waitInstances(12, 30*time.Second)
+	s.waitPassing(12, 30*time.Second)
 	report, non2xx, sockErrs = l.end(t)
 	t.Logf("wrk from the drop on, through plan and apply --exclude-host box2:\n%s", report)
 	if non2xx != 0 {
@@ -456,10 +435,10 @@ func TestAHostLostUnderLoadIsSurvivedAndItsWorkersGoHome(t *testing.T) {
 
 	s.startBox(1)
 	// Its engine restarts its containers, and its agent, rejoining, has
-	// their registrations: the LB serves them beside the ones that stand in
-	// for them once their checks pass.
+	// their registrations: Consul (and so the LB) has them beside the ones
+	// that stand in for them once their checks pass.
 	engineBack := time.Now()
-	s.waitInstances(16, 2*time.Minute)
+	s.waitPassing(16, 2*time.Minute)
 	t.Logf("box2 back: its 4 workers passing and in the LB %.1fs after its engine answered", time.Since(engineBack).Seconds())
 	out = s.mustRun("plan", "-f", s.file)
 	t.Logf("plan with box2 back:\n%s", out)
@@ -473,7 +452,7 @@ func TestAHostLostUnderLoadIsSurvivedAndItsWorkersGoHome(t *testing.T) {
 			t.Errorf("%s runs on box%d, and ran on box%d before box2 went down", name, returned[name], box)
 		}
 	}
-	s.waitInstances(12, 60*time.Second)
+	s.waitPassing(12, 60*time.Second)
 	if n := s.distinctWorkers(200); n != 12 {
 		t.Errorf("200 requests reached %d distinct workers with box2 back, want 12", n)
 	}
@@ -509,7 +488,7 @@ func TestAFourthHostAndARollingUpdateUnderLoad(t *testing.T) {
 	s.write(12, images.PrimesV1, "box4")
 	run("apply", "-f", s.file, "--auto-approve")
 	before := s.workerBoxes()
-	s.waitInstances(12, 30*time.Second)
+	s.waitPassing(12, 30*time.Second)
 
 	s.write(12, images.PrimesV1)
 	out := run("plan", "-f", s.file)
@@ -525,7 +504,9 @@ func TestAFourthHostAndARollingUpdateUnderLoad(t *testing.T) {
 	if non2xx != 0 {
 		t.Errorf("%d non-2xx responses while box4 was added, want 0", non2xx)
 	}
-	t.Logf("socket errors while box4 was added: %d (nginx reloads in template mode)", sockErrs)
+	if sockErrs != 0 {
+		t.Errorf("%d socket errors while box4 was added, want 0 (resolve mode: nginx is never reloaded)", sockErrs)
+	}
 	after := s.workerBoxes()
 	changed := 0
 	for name, box := range before {
@@ -554,8 +535,10 @@ func TestAFourthHostAndARollingUpdateUnderLoad(t *testing.T) {
 	if non2xx != 0 {
 		t.Errorf("%d non-2xx responses during the rolling update, want 0", non2xx)
 	}
-	t.Logf("socket errors during the rolling update: %d (nginx reloads in template mode)", sockErrs)
-	s.waitInstances(12, 30*time.Second)
+	if sockErrs != 0 {
+		t.Errorf("%d socket errors during the rolling update, want 0", sockErrs)
+	}
+	s.waitPassing(12, 30*time.Second)
 	if n := s.versions(50); n != "v2" {
 		t.Errorf("after the update the LB serves versions %s, want v2 only", n)
 	}
@@ -565,15 +548,18 @@ func TestAFourthHostAndARollingUpdateUnderLoad(t *testing.T) {
 	l = s.startLoad(180 * time.Second)
 	out, errOut, code := s.run("apply", "-f", s.file, "--auto-approve")
 	outputs = append(outputs, out, errOut)
-	report, non2xx, _ = l.end(t)
+	report, non2xx, sockErrs = l.end(t)
 	t.Logf("wrk during a failing update that rolls back:\n%s", report)
+	if sockErrs != 0 {
+		t.Errorf("%d socket errors during the failing update, want 0", sockErrs)
+	}
 	if code != exitRolledBack {
 		t.Errorf("a failing update over hosts exits %d, want %d (rolled back):\n%s%s", code, exitRolledBack, tail(out, 12), errOut)
 	}
 	if non2xx != 0 {
 		t.Errorf("%d non-2xx responses during the failing update, want 0", non2xx)
 	}
-	s.waitInstances(12, 60*time.Second)
+	s.waitPassing(12, 60*time.Second)
 	if n := s.versions(50); n != "v2" {
 		t.Errorf("after the rollback the LB serves versions %s, want v2 only", n)
 	}
