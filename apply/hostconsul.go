@@ -36,7 +36,9 @@ func newHostConsul(cluster Consul, dial ConsulDialer, addrs map[string]string, w
 // cluster: a client agent that has not found the servers yet cannot
 // resolve the caller's token, and refuses every registration ("token
 // primary-dc-down lacks permission"). It knows the leader once it has.
-// Hosts are dialed and waited for independently.
+// Hosts are dialed and waited for independently; a failure is not kept,
+// so a later call (a rollback's, after a step's context was cancelled)
+// tries again.
 func (c *hostConsul) agent(ctx context.Context, host string) (Consul, error) {
 	c.mu.Lock()
 	e, ok := c.agents[host]
@@ -45,15 +47,23 @@ func (c *hostConsul) agent(ctx context.Context, host string) (Consul, error) {
 		c.agents[host] = e
 	}
 	c.mu.Unlock()
-	e.once.Do(func() { e.client, e.err = c.join(ctx, host) })
-	return e.client, e.err
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.client != nil {
+		return e.client, nil
+	}
+	client, err := c.join(ctx, host)
+	if err != nil {
+		return nil, err
+	}
+	e.client = client
+	return client, nil
 }
 
-// agentConn is one host's agent, dialed once.
+// agentConn is one host's agent, once it has joined.
 type agentConn struct {
-	once   sync.Once
+	mu     sync.Mutex
 	client Consul
-	err    error
 }
 
 func (c *hostConsul) join(ctx context.Context, host string) (Consul, error) {
