@@ -611,3 +611,41 @@ func (s *hostsStack) versions(n int) string {
 	sort.Strings(out)
 	return strings.Join(out, ",")
 }
+
+// Crash recovery over hosts: an apply killed (-9) in the middle of a
+// rolling update over three boxes; a plain apply takes the lock over,
+// rolls the unfinished apply back on every host, applies, and leaves an
+// empty plan, with every worker on its host and v2.
+func TestAnApplyKilledOverHostsIsRecoveredByAPlainApply(t *testing.T) {
+	s := newHostsStack(t, 3)
+	s.write(12, images.PrimesV1)
+	s.mustRun("apply", "-f", s.file, "--auto-approve")
+	placed := s.workerBoxes()
+	s.write(12, images.PrimesV2)
+	seen := s.killApplyOnceAWorkerPassed()
+	if !strings.Contains(seen, "✓") {
+		t.Fatalf("the apply was killed before any worker passed:\n%s", seen)
+	}
+	out := s.mustRun("apply", "-f", s.file, "--auto-approve")
+	t.Logf("the apply after the kill:\n%s", out)
+	if _, _, code := s.run("plan", "-f", s.file, "--detailed-exitcode"); code != 0 {
+		out, errOut, _ := s.run("plan", "-f", s.file)
+		t.Errorf("plan after recovery exits %d, want 0:\n%s%s", code, out, errOut)
+	}
+	after := s.workerBoxes()
+	if len(after) != 12 {
+		t.Errorf("%d workers run after recovery, want 12: %v", len(after), after)
+	}
+	for name, box := range placed {
+		if after[name] != box {
+			t.Errorf("%s runs on box%d after recovery, on box%d before", name, after[name], box)
+		}
+	}
+	s.waitPassing(12, 60*time.Second)
+	if v := s.versions(50); v != "v2" {
+		t.Errorf("after recovery the LB serves %s, want v2", v)
+	}
+	if n := s.ownedOnBoxes(); n != 12+3+1 {
+		t.Errorf("%d containers of the stack on the boxes after recovery, want 16 (12 workers, 3 agents, the LB): an old one left behind?", n)
+	}
+}
