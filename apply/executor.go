@@ -101,6 +101,9 @@ type Executor struct {
 	// secrets are the Consul cluster's, in a stack with hosts: read once
 	// connected, or made for the agents of a new cluster.
 	secrets *ClusterSecrets
+	// admin is the cluster's client as connected, for the waits of a
+	// rolling agent replacement.
+	admin ClusterAdmin
 }
 
 // New returns an executor with defaults filled in.

@@ -120,6 +120,9 @@ func (e *Executor) setupCluster(ctx context.Context, c Consul) error {
 	if !ok {
 		return errors.New("the Consul client cannot manage a cluster's secrets and ACLs")
 	}
+	e.regMu.Lock()
+	e.admin = admin
+	e.regMu.Unlock()
 	if err := admin.WaitCluster(ctx, len(e.Stack.LiveServers()), e.opts.ConsulReady); err != nil {
 		return err
 	}
@@ -148,11 +151,14 @@ func (e *Executor) setupCluster(ctx context.Context, c Consul) error {
 	return nil
 }
 
-// consulAgentOp creates or starts the Consul agent of the step's host.
+// consulAgentOp creates the Consul agent of the step's host, or replaces
+// it (replaceAgent).
 func (e *Executor) consulAgentOp(ctx context.Context, st *runState, step plan.Step) (*operation, error) {
+	if step.Action == plan.ActionReplace {
+		return e.replaceAgentOp(ctx, st, step)
+	}
 	if step.Action != plan.ActionCreate {
-		return nil, fmt.Errorf("%s of the Consul agent %s (%s): %w; replacing an agent of a running cluster is not built yet: `stackctl destroy` and apply again",
-			step.Action, step.Target, step.Reason, ErrUnsupported)
+		return nil, unsupported(step)
 	}
 	sec, err := e.clusterSecrets()
 	if err != nil {
@@ -214,4 +220,67 @@ func (e *Executor) removeConsulVolumes(ctx context.Context) error {
 		}
 	}
 	return errs.ErrorOrNil()
+}
+
+// replaceAgentOp replaces a Consul agent of a running cluster (a new image,
+// a change of servers): the old container stops and steps aside, kept until
+// the apply has succeeded; the new one starts on the same data volume, so
+// a server comes back as the same raft peer; and the step ends only once
+// every server not left out is alive under a leader again and the host's
+// agent has rejoined. The plan chains an apply's agent replacements, so
+// servers go one at a time and the quorum holds. The apply's own lock
+// session has no node checks, so it outlives the restart of the agent it
+// was made through (its TTL covers the gap); the calls that agent cannot
+// answer meanwhile are retried by the waits.
+func (e *Executor) replaceAgentOp(ctx context.Context, st *runState, step plan.Step) (*operation, error) {
+	old := st.before.ContainerByID(step.Replaces)
+	if old == nil {
+		return nil, fmt.Errorf("replace %s: its container %s is not in the state the plan was made from", step.Target, plan.ShortID(step.Replaces))
+	}
+	if _, err := e.consul.get(ctx); err != nil {
+		return nil, err // the cluster's secrets come with the connection
+	}
+	sec, err := e.clusterSecrets()
+	if err != nil {
+		return nil, err
+	}
+	cs, err := ConsulAgentSpec(e.Stack, step.Host, sec)
+	if err != nil {
+		return nil, err
+	}
+	cs.Labels = e.labels(cs.Labels)
+	r := &Restore{Role: plan.RoleConsul, Name: step.Target, OldID: old.ID, OldRunning: old.Running(), Discard: true}
+	return &operation{undo: &Undo{Op: UndoContainer, Restore: r}, do: func(ctx context.Context) error {
+		if err := e.retire(ctx, old); err != nil {
+			return err
+		}
+		if _, err := e.runContainer(ctx, cs); err != nil {
+			return err
+		}
+		return e.waitRejoined(ctx, step.Host)
+	}}, nil
+}
+
+// waitRejoined waits until the cluster has every server not left out alive
+// under a leader, and the host's agent (a client, or the server just
+// replaced) knows the leader.
+func (e *Executor) waitRejoined(ctx context.Context, host string) error {
+	e.regMu.Lock()
+	admin := e.admin
+	e.regMu.Unlock()
+	if admin == nil {
+		return errors.New("the Consul client cannot wait for the cluster")
+	}
+	if err := admin.WaitCluster(ctx, len(e.Stack.LiveServers()), e.opts.ConsulReady); err != nil {
+		return err
+	}
+	h := e.Stack.Host(host)
+	if h == nil {
+		return fmt.Errorf("no host %s", host)
+	}
+	a, err := e.Dial(agentAddress(h))
+	if err != nil {
+		return err
+	}
+	return waitLeader(ctx, a, agentAddress(h), e.opts.ConsulReady)
 }

@@ -188,6 +188,16 @@ func (e *Executor) restore(ctx context.Context, applyID string, r *Restore) erro
 		return err
 	}
 	var errs *multierror.Error
+	if r.Role == plan.RoleConsul && r.OldID != "" {
+		// A Consul agent on its host's network holds its ports: the new
+		// one goes before the old one can start again.
+		for _, n := range news {
+			if err := e.Docker.RemoveContainer(ctx, n.ID); err != nil {
+				return fmt.Errorf("remove %s: %w", n.Name, err)
+			}
+		}
+		news = nil
+	}
 	since := time.Now().UTC()
 	served := e.servedByNew(ctx, r, news)
 	if r.OldID != "" {

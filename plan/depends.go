@@ -20,6 +20,7 @@ func (b *builder) link() {
 		images[st.Target] = append(images[st.Target], stepID(st))
 	}
 	setDepends(b.consulSteps, net, images.of(b.s.Consul.Image))
+	chainReplaces(b.consulSteps)
 	served := b.linkWorkers(net, consul, images) // what an LB that serves must see before it changes
 	setDepends(b.registrations, consul)
 	served = append(served, stepIDs(b.registrations)...)
@@ -254,5 +255,22 @@ func (b bitset) has(i int) bool { return b[i/64]&(1<<(i%64)) != 0 }
 func (b bitset) or(o bitset) {
 	for i := range o {
 		b[i] |= o[i]
+	}
+}
+
+// chainReplaces makes each replace among steps wait for the one before:
+// the Consul agents of a running cluster are replaced one at a time, so
+// that the servers keep their quorum (apply waits for the cluster to be
+// whole again before a replace step ends).
+func chainReplaces(steps []Step) {
+	prev := ""
+	for i := range steps {
+		if steps[i].Action != ActionReplace {
+			continue
+		}
+		if prev != "" {
+			steps[i].DependsOn = append(steps[i].DependsOn, prev)
+		}
+		prev = stepID(steps[i])
 	}
 }

@@ -303,3 +303,32 @@ func TestWorkersPlacedAwayFromAnExcludedHostGoHomeWhenItReturns(t *testing.T) {
 		}
 	}
 }
+
+func TestANewConsulImageReplacesTheAgentsOneAtATime(t *testing.T) {
+	st := threeBoxes(t, 3)
+	state := emptyHosts(st)
+	for _, h := range st.Hosts {
+		labels := plan.ConsulAgentLabels(st, h.Name)
+		state.Containers = append(state.Containers, plan.Container{ID: "agent-" + h.Name, Name: st.ConsulAgentName(h.Name),
+			Host: h.Name, Labels: labels, State: plan.ContainerRunning, ImageRef: st.Consul.Image, ImageID: "sha256:c0c0"})
+	}
+	st.Consul.Image = "stackctl.local/consul:1.14.8-r2"
+	p := plan.Compute(st, state)
+	var replaces []plan.Step
+	for _, s := range p.Steps {
+		if s.Kind == plan.KindConsul {
+			replaces = append(replaces, s)
+		}
+	}
+	if len(replaces) != 3 {
+		t.Fatalf("%d Consul steps, want 3 replaces: %+v", len(replaces), replaces)
+	}
+	for i, s := range replaces {
+		if s.Action != plan.ActionReplace || s.Replaces != "agent-"+s.Host {
+			t.Errorf("%s: %s replacing %q", s.ID, s.Action, s.Replaces)
+		}
+		if i > 0 && !dependsTransitively(p, s, replaces[i-1].ID) {
+			t.Errorf("%s does not wait for %s: two agents would be down at once", s.ID, replaces[i-1].ID)
+		}
+	}
+}

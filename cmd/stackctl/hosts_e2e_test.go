@@ -3,6 +3,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/image"
 	"github.com/hashicorp/consul/api"
 
 	"github.com/stackctl/stackctl/internal/e2e"
@@ -33,6 +35,9 @@ type hostsStack struct {
 	boxes   []e2e.Box
 	token   string // the cluster's management token (CONSUL_HTTP_TOKEN)
 	clients map[string]*api.Client
+	// consulImage is the stack file's consul.image; images.Consul unless
+	// a test changes it.
+	consulImage string
 }
 
 func newHostsStack(t *testing.T, n int) *hostsStack {
@@ -95,7 +100,7 @@ lb:
   template: nginx.ctmpl
   host: box1
   ports: ["%s:8080:80"]
-`, images.Consul, image, replicas, images.Nginx, s.boxes[0].Address)
+`, cmp.Or(s.consulImage, images.Consul), image, replicas, images.Nginx, s.boxes[0].Address)
 	if err := os.WriteFile(s.file, []byte(b.String()), 0o644); err != nil {
 		s.t.Fatal(err)
 	}
@@ -222,10 +227,85 @@ func TestThreeBoxesRunTwelveWorkersBehindOneLB(t *testing.T) {
 		}
 	}
 
+	s.replaceConsulUnderLoad()
+
 	s.mustRun("destroy", "-f", s.file, "--auto-approve")
 	if n := s.ownedOnBoxes(); n != 0 {
 		t.Errorf("destroy left %d containers of the stack on the boxes", n)
 	}
+}
+
+// replaceConsulUnderLoad changes the Consul image (a new tag of the same
+// build, as a patch release would be): the three servers are replaced one
+// at a time, keeping the quorum and the cluster's data, under wrk.
+func (s *hostsStack) replaceConsulUnderLoad() {
+	t := s.t
+	t.Helper()
+	tag := images.Consul + "-" + s.name
+	if err := s.env.Docker.ImageTag(t.Context(), images.Consul, tag); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = s.env.Docker.ImageRemove(context.WithoutCancel(t.Context()), tag, image.RemoveOptions{}) })
+	s.consulImage = tag
+	s.write(12, images.PrimesV1)
+	out := s.mustRun("plan", "-f", s.file)
+	if n := strings.Count(out, "-/+ consul "); n != 3 {
+		t.Errorf("a new Consul image replaces %d agents in the plan, want 3:\n%s", n, out)
+	}
+	keysBefore, err := s.consul(0, s.token).Operator().KeyringList(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := s.startLoad(180 * time.Second)
+	out = s.mustRun("apply", "-f", s.file, "--auto-approve")
+	report, non2xx, sockErrs := l.end(t)
+	t.Logf("apply of a new Consul image:\n%s", tail(out, 12))
+	t.Logf("wrk while the Consul servers were replaced one by one:\n%s", report)
+	if non2xx != 0 || sockErrs != 0 {
+		t.Errorf("%d non-2xx and %d socket errors while Consul was replaced, want 0 and 0", non2xx, sockErrs)
+	}
+	s.assertCluster()
+	keysAfter, err := s.consul(0, s.token).Operator().KeyringList(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(keyNames(keysBefore)) != fmt.Sprint(keyNames(keysAfter)) {
+		t.Errorf("the gossip keyring changed with the agents")
+	}
+	for _, b := range s.boxes {
+		c, err := s.env.BoxClient(b).ContainerInspect(t.Context(), s.name+"-consul-"+boxName(s, b))
+		if err != nil || c.Config.Image != tag {
+			t.Errorf("the agent on %s runs %v (%v), want %s", b.Name, c.Config, err, tag)
+		}
+	}
+	if n := s.distinctWorkers(100); n != 12 {
+		t.Errorf("100 requests reached %d distinct workers after Consul was replaced, want 12", n)
+	}
+	if _, _, code := s.run("plan", "-f", s.file, "--detailed-exitcode"); code != 0 {
+		t.Errorf("plan after the Consul replacement exits %d, want 0", code)
+	}
+}
+
+// keyNames are the keys of every keyring, sorted.
+func keyNames(rings []*api.KeyringResponse) []string {
+	var out []string
+	for _, r := range rings {
+		for k := range r.Keys {
+			out = append(out, r.Datacenter+"/"+k)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// boxName is a box's host name in the stack file: box1, box2, ...
+func boxName(s *hostsStack, b e2e.Box) string {
+	for i, x := range s.boxes {
+		if x.Name == b.Name {
+			return fmt.Sprintf("box%d", i+1)
+		}
+	}
+	return ""
 }
 
 // assertCluster checks that Consul runs as a cluster of three servers with a

@@ -29,9 +29,16 @@ const lockDelay = time.Millisecond
 // in the background until Unlock. A session whose holder died expires after
 // its TTL (Consul allows up to twice that), releasing the lock. It waits up
 // to wait; when the lock stays held it returns a nil Lock and the key.
+//
+// The session has no health checks: it lives by its renewals alone. By
+// default Consul ties a session to the health of the node of the agent it
+// was made through, which says nothing of the holder (stackctl is not that
+// node) and would lose the lock whenever that agent restarts, as it does
+// when an apply replaces the Consul agents of a stack with hosts one by
+// one.
 func (c *Client) Lock(ctx context.Context, key string, value []byte, ttl, wait time.Duration) (apply.Lock, *apply.LockPair, error) {
 	wo := (&api.WriteOptions{}).WithContext(ctx)
-	id, _, err := c.api.Session().Create(&api.SessionEntry{
+	id, _, err := c.api.Session().CreateNoChecks(&api.SessionEntry{
 		Name:      "stackctl lock " + key,
 		TTL:       ttl.String(),
 		Behavior:  api.SessionBehaviorRelease,
