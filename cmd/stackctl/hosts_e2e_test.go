@@ -245,7 +245,9 @@ func (s *hostsStack) replaceConsulUnderLoad() {
 	if err := s.env.Docker.ImageTag(t.Context(), images.Consul, tag); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _, _ = s.env.Docker.ImageRemove(context.WithoutCancel(t.Context()), tag, image.RemoveOptions{}) })
+	t.Cleanup(func() {
+		_, _ = s.env.Docker.ImageRemove(context.WithoutCancel(t.Context()), tag, image.RemoveOptions{})
+	})
 	s.consulImage = tag
 	s.write(12, images.PrimesV1)
 	out := s.mustRun("plan", "-f", s.file)
