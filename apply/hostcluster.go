@@ -262,8 +262,11 @@ func (e *Executor) replaceAgentOp(ctx context.Context, st *runState, step plan.S
 }
 
 // waitRejoined waits until the cluster has every server not left out alive
-// under a leader, and the host's agent (a client, or the server just
-// replaced) knows the leader.
+// under a leader, the host's agent (a client, or the server just replaced)
+// knows the leader, and the workers it checks pass again: it restores their
+// registrations from its data volume with their checks critical until
+// they first run, and the LB would go without that host's workers for a
+// moment if the next agent went meanwhile.
 func (e *Executor) waitRejoined(ctx context.Context, host string) error {
 	e.regMu.Lock()
 	admin := e.admin
@@ -282,5 +285,32 @@ func (e *Executor) waitRejoined(ctx context.Context, host string) error {
 	if err != nil {
 		return err
 	}
-	return waitLeader(ctx, a, agentAddress(h), e.opts.ConsulReady)
+	if err := waitLeader(ctx, a, agentAddress(h), e.opts.ConsulReady); err != nil {
+		return err
+	}
+	return e.waitAgentPassing(ctx, a, host)
+}
+
+// waitAgentPassing waits until every registration of the stack on agent a
+// passes (or has no check), up to ConsulReady.
+func (e *Executor) waitAgentPassing(ctx context.Context, a Consul, host string) error {
+	ctx, cancel := context.WithTimeout(ctx, e.opts.ConsulReady)
+	defer cancel()
+	for {
+		regs, err := a.Registrations(ctx, e.Stack.Name)
+		failing := 0
+		for _, r := range regs {
+			if r.Status != plan.CheckPassing && r.Status != plan.CheckNone {
+				failing++
+			}
+		}
+		if err == nil && failing == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("the workers on host %s do not pass again after its Consul agent was replaced (%d failing, %v)", host, failing, err)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }

@@ -20,6 +20,17 @@ func (b *builder) link() {
 		images[st.Target] = append(images[st.Target], stepID(st))
 	}
 	setDepends(b.consulSteps, net, images.of(b.s.Consul.Image))
+	if b.s.MultiHost() {
+		// Nothing else runs while an agent of a running cluster is
+		// replaced: the apply reaches the cluster through one of them,
+		// and a step that ended while that one restarts could not write
+		// its end to the journal.
+		for i := range b.consulSteps {
+			if b.consulSteps[i].Action == ActionReplace {
+				b.consulSteps[i].DependsOn = append(b.consulSteps[i].DependsOn, stepIDs(b.imageSteps)...)
+			}
+		}
+	}
 	chainReplaces(b.consulSteps)
 	served := b.linkWorkers(net, consul, images) // what an LB that serves must see before it changes
 	setDepends(b.registrations, consul)
@@ -54,6 +65,9 @@ func (b *builder) dropForeignHosts() {
 	}
 	for _, steps := range append([][]Step{b.consulSteps, b.registrations, b.lbSteps, b.destroy}, b.workers...) {
 		for i := range steps {
+			if steps[i].Kind == KindConsul && steps[i].Action == ActionReplace {
+				continue // waits for every host's images (link)
+			}
 			steps[i].DependsOn = slices.DeleteFunc(steps[i].DependsOn, func(id string) bool {
 				h, ok := hostOf[id]
 				return ok && h != steps[i].Host

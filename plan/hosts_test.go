@@ -332,3 +332,25 @@ func TestANewConsulImageReplacesTheAgentsOneAtATime(t *testing.T) {
 		}
 	}
 }
+
+func TestConsulAgentsAreReplacedAfterEveryImageStep(t *testing.T) {
+	st := threeBoxes(t, 3)
+	state := emptyHosts(st)
+	for _, h := range st.Hosts {
+		state.Containers = append(state.Containers, plan.Container{ID: "agent-" + h.Name, Name: st.ConsulAgentName(h.Name),
+			Host: h.Name, Labels: plan.ConsulAgentLabels(st, h.Name), State: plan.ContainerRunning,
+			ImageRef: st.Consul.Image, ImageID: "sha256:c0c0"})
+	}
+	st.Consul.Image = "stackctl.local/consul:1.14.8-r2"
+	p := plan.Compute(st, state)
+	for _, s := range p.Steps {
+		if s.Kind != plan.KindConsul {
+			continue
+		}
+		for _, img := range p.Steps {
+			if img.Kind == plan.KindImage && !dependsTransitively(p, s, img.ID) {
+				t.Errorf("%s does not wait for %s: a step would end while the agent the apply talks through restarts", s.ID, img.ID)
+			}
+		}
+	}
+}

@@ -280,8 +280,12 @@ func (s *hostsStack) replaceConsulUnderLoad() {
 			t.Errorf("the agent on %s runs %v (%v), want %s", b.Name, c.Config, err, tag)
 		}
 	}
-	if n := s.distinctWorkers(100); n != 12 {
-		t.Errorf("100 requests reached %d distinct workers after Consul was replaced, want 12", n)
+	if entries, _, err := s.consul(0, s.token).Health().Service("web", "", true, nil); err != nil || len(entries) != 12 {
+		t.Errorf("%d workers pass right after Consul was replaced (%v), want 12: an agent's workers were left failing", len(entries), err)
+	}
+	s.waitPassing(12, 30*time.Second)
+	if n := s.distinctWorkers(200); n != 12 {
+		t.Errorf("200 requests reached %d distinct workers after Consul was replaced, want 12", n)
 	}
 	if _, _, code := s.run("plan", "-f", s.file, "--detailed-exitcode"); code != 0 {
 		t.Errorf("plan after the Consul replacement exits %d, want 0", code)
