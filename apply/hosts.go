@@ -42,8 +42,9 @@ type Engines struct {
 	Control Docker
 	// Hosts are the hosts' engines, by host name.
 	Hosts map[string]Docker
-	// CopyImage streams ref from Control to the named host's engine.
-	CopyImage func(ctx context.Context, ref, host string) error
+	// CopyImage streams ref from Control to the named host's engine,
+	// calling progress with the bytes copied so far as they go.
+	CopyImage func(ctx context.Context, ref, host string, progress func(copied int64)) error
 }
 
 // HostDocker returns the Docker of a stack with hosts: one router over the
@@ -311,11 +312,28 @@ func (d *hostDocker) UntagImage(ctx context.Context, ref string) error {
 }
 
 // copyImage streams ref from the control engine to host.
-func (d *hostDocker) copyImage(ctx context.Context, ref, host string) error {
+func (d *hostDocker) copyImage(ctx context.Context, ref, host string, progress func(copied int64)) error {
 	if d.CopyImage == nil {
 		return fmt.Errorf("copy %s to host %s: no way to copy images was given", ref, host)
 	}
-	return d.CopyImage(ctx, ref, host)
+	return d.CopyImage(ctx, ref, host, progress)
+}
+
+// copyNoteEvery is how many bytes of an image copy go by between two
+// progress notes.
+const copyNoteEvery = 32 << 20
+
+// copyProgress notes an image copy's progress each time another
+// copyNoteEvery bytes went by: a copy of a large image to a far host takes
+// long enough that a person wants to see it move.
+func copyProgress(note func(string), ref, host string) func(copied int64) {
+	var noted int64
+	return func(copied int64) {
+		if copied/copyNoteEvery > noted/copyNoteEvery {
+			noted = copied
+			note(fmt.Sprintf("copying %s to host %s: %d MB so far", ref, host, copied>>20))
+		}
+	}
 }
 
 // onHostSuffix is " on host NAME" for messages, "" without a host.
@@ -365,7 +383,7 @@ func (e *Executor) copyImageOp(ctx context.Context, step plan.Step) (*operation,
 		undo.ImageID = prev.ID
 	}
 	return &operation{undo: undo, do: func(ctx context.Context) error {
-		if err := hd.copyImage(ctx, step.Target, step.Host); err != nil {
+		if err := hd.copyImage(ctx, step.Target, step.Host, copyProgress(e.opts.Progress.Note, step.Target, step.Host)); err != nil {
 			return fmt.Errorf("copy image %s to host %s: %w", step.Target, step.Host, err)
 		}
 		return nil

@@ -2,6 +2,7 @@ package apply
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -111,5 +112,17 @@ func TestHostConsulSendsRegistrationsToTheirHostsAgent(t *testing.T) {
 	}
 	if _, ok := agents["box2"].regs["s-web-1"]; ok {
 		t.Error("without a host, the deregistration did not go where s-web-1 was last registered (box2)")
+	}
+}
+
+func TestAnImageCopyNotesItsProgressEvery32MB(t *testing.T) {
+	var notes []string
+	progress := copyProgress(func(s string) { notes = append(notes, s) }, "web:v1", "box2")
+	for _, mb := range []int64{1, 10, 31, 33, 40, 63, 65, 130} {
+		progress(mb << 20)
+	}
+	want := "[copying web:v1 to host box2: 33 MB so far copying web:v1 to host box2: 65 MB so far copying web:v1 to host box2: 130 MB so far]"
+	if got := fmt.Sprint(notes); got != want {
+		t.Errorf("notes %s, want %s", got, want)
 	}
 }

@@ -77,8 +77,8 @@ func (en *engines) docker() apply.Docker {
 	return apply.HostDocker(apply.Engines{
 		Control: en.control,
 		Hosts:   hosts,
-		CopyImage: func(ctx context.Context, ref, host string) error {
-			return dockerapi.CopyImage(ctx, en.control, en.hosts[host], ref, nil)
+		CopyImage: func(ctx context.Context, ref, host string, progress func(int64)) error {
+			return dockerapi.CopyImage(ctx, en.control, en.hosts[host], ref, progress)
 		},
 	})
 }
