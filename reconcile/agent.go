@@ -50,6 +50,13 @@ type Config struct {
 	// AllowRewind lets a commit that does not descend from the applied one
 	// be applied.
 	AllowRewind bool
+	// DriftConfirm is how long after drift is first seen the agent plans
+	// again, and heals only what it sees then too; 0: at once. Live state
+	// has transients a moment after a change: a worker just re-registered
+	// may still show the critical result of a check that was running
+	// against its old container, and healing that would replace a worker
+	// that serves.
+	DriftConfirm time.Duration
 
 	// Where commits come from, for the records and the log.
 	Repo, Ref, Path, Env string
@@ -363,6 +370,11 @@ func (a *Agent) healDrift(ctx context.Context, manual bool, p *Pass) {
 	if manual {
 		trigger = plan.TriggerManual
 	}
+	if !pl.Empty() && !manual && a.cfg.DriftConfirm > 0 {
+		if pl, err = a.confirmDrift(ctx, g, pl); err != nil {
+			return
+		}
+	}
 	if pl.Empty() {
 		if manual {
 			a.record(ctx, g, a.entry(g.commit, trigger, start, Outcome{Result: plan.ResultNoChanges, Plan: pl}), p)
@@ -572,4 +584,26 @@ func indentLines(s string) string {
 		lines[i] = "  " + l
 	}
 	return strings.Join(lines, "\n")
+}
+
+// confirmDrift plans again once DriftConfirm has passed since drift was
+// seen (see Config.DriftConfirm), and returns that plan: empty when the
+// drift was a transient.
+func (a *Agent) confirmDrift(ctx context.Context, g *target, seen *plan.Plan) (*plan.Plan, error) {
+	select {
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-a.clock.After(a.cfg.DriftConfirm):
+	}
+	pl, err := a.cfg.Deploy.Plan(ctx, g.stack)
+	if err != nil {
+		if ctx.Err() == nil {
+			a.logf("plan %s against live state again: %v", g.commit, err)
+		}
+		return nil, err
+	}
+	if pl.Empty() {
+		a.logf("drift from %s gone %s later, not healed: %s", g.commit, a.cfg.DriftConfirm, strings.Join(driftLines(seen), "; "))
+	}
+	return pl, nil
 }

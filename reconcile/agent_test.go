@@ -471,3 +471,43 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(2 * time.Millisecond)
 	}
 }
+
+// With DriftConfirm, drift is healed only if a second look, that long after
+// the first, still sees it: a check that was critical for a moment (a
+// worker just re-registered) replaces nothing.
+func TestDriftIsHealedOnlyIfASecondLookStillSeesIt(t *testing.T) {
+	r := newRig()
+	a := r.agent(func(c *Config) { c.DriftConfirm = 3 * time.Second })
+	r.repo.commit("web", stackYAML(3, "app:v1"))
+	a.Once(context.Background())
+
+	pass := func(between func()) string {
+		t.Helper()
+		r.clock.mu.Lock()
+		sleeps := r.clock.afters
+		r.clock.mu.Unlock()
+		done := make(chan Pass, 1)
+		go func() { done <- a.Once(context.Background()) }()
+		r.clock.waitSleeps(t, sleeps+1)
+		between()
+		r.clock.Advance(3 * time.Second)
+		select {
+		case p := <-done:
+			return results(p.Entries)
+		case <-time.After(10 * time.Second):
+			t.Fatal("the pass did not end")
+			return ""
+		}
+	}
+	r.deploy.world.Consul.SetStatus("t-web-3", plan.CheckCritical, "connection refused")
+	if got := pass(func() { r.deploy.world.Consul.SetStatus("t-web-3", plan.CheckPassing, "") }); got != "" {
+		t.Errorf("a critical check gone by the second look: %q, want nothing healed\n%s", got, r.logged())
+	}
+	if !strings.Contains(r.logged(), "not healed") {
+		t.Errorf("the log does not say the drift was gone:\n%s", r.logged())
+	}
+	r.deploy.world.Docker.RemoveContainer("t-web-2")
+	if got := pass(func() {}); got != "drift:applied" {
+		t.Errorf("a removed worker still missing at the second look: %q, want drift:applied", got)
+	}
+}

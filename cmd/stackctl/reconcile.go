@@ -148,7 +148,7 @@ func runReconcile(ctx context.Context, stdout io.Writer, o reconcileOptions) err
 	cfg := reconcile.Config{
 		Source: src, Load: committedStack(o.path, o.env, os.Getenv(apply.EnvReconciler)),
 		Deploy: newReconcileDeployer(log, docker, pool, o), KV: kv.dial,
-		Log: log.line, Interval: o.interval, AllowRewind: o.allowRewind,
+		Log: log.line, Interval: o.interval, AllowRewind: o.allowRewind, DriftConfirm: driftConfirm,
 		Repo: src.Repo(), Ref: o.ref, Path: o.path, Env: o.env,
 	}
 	if src.Local() {
@@ -251,3 +251,7 @@ func rank(r plan.ReconcileResult) int {
 	}
 	return 0
 }
+
+// driftConfirm is how long the agent looks again before healing drift: a
+// few check intervals of a typical stack, short beside its interval.
+const driftConfirm = 3 * time.Second
