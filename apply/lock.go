@@ -13,6 +13,13 @@ const LockKey = "lock"
 // within one to two TTLs (Consul's grace), never sooner.
 const lockTTL = 10 * time.Second
 
+// hostsLockTTL is the lock session's TTL for a stack with hosts. A holder
+// gives its lock up when it could not renew it for a TTL, and replacing
+// the Consul server that leads leaves the cluster without a leader until
+// the others elect one: more than 10 s was seen on the test boxes (CI).
+// A dead holder on another machine then keeps the lock up to a minute.
+const hostsLockTTL = 30 * time.Second
+
 // DefaultLockWait is how long apply and destroy wait for a lock held by a
 // live holder, or one of unknown liveness, unless told otherwise: long
 // enough for Consul to release the lock of a holder that died on another

@@ -15,7 +15,8 @@ import (
 // (over from a holder that died on this machine), watched while held, taken
 // again after it was lost, released.
 type stackLock struct {
-	stack    string // the stack's name, for notes and errors
+	ttl      time.Duration // the session's: lockTTL, or hostsLockTTL
+	stack    string        // the stack's name, for notes and errors
 	key      string
 	wait     time.Duration // for a live holder (Options.LockTimeout)
 	holder   LockHolder    // the lock's value, but for Since and this process
@@ -32,7 +33,12 @@ type stackLock struct {
 }
 
 func newStackLock(s *spec.Stack, opts Options) *stackLock {
+	ttl := lockTTL
+	if s.MultiHost() {
+		ttl = hostsLockTTL
+	}
 	return &stackLock{
+		ttl:   ttl,
 		stack: s.Name, key: s.KVPrefix() + LockKey, wait: opts.LockTimeout, progress: opts.Progress,
 		holder: LockHolder{Holder: opts.Holder, Operation: opts.Operation, ApplyID: opts.ApplyID},
 		self:   thisProcess(), alive: procid.Alive,
@@ -80,7 +86,7 @@ func (l *stackLock) takeWaiting(ctx context.Context, c Consul, wait time.Duratio
 	takeovers, free, told := 0, 0, false
 	var slice time.Duration // the first try does not wait: first see who holds it
 	for {
-		lk, held, err := c.Lock(ctx, l.key, value, lockTTL, slice)
+		lk, held, err := c.Lock(ctx, l.key, value, l.ttl, slice)
 		if err != nil {
 			return fmt.Errorf("lock %s: %w", l.key, err)
 		}
