@@ -160,15 +160,10 @@ func (e *Executor) consulAgentOp(ctx context.Context, st *runState, step plan.St
 	if step.Action != plan.ActionCreate {
 		return nil, unsupported(step)
 	}
-	sec, err := e.clusterSecrets()
+	cs, err := e.agentSpec(step.Host)
 	if err != nil {
 		return nil, err
 	}
-	cs, err := ConsulAgentSpec(e.Stack, step.Host, sec)
-	if err != nil {
-		return nil, err
-	}
-	cs.Labels = e.labels(cs.Labels)
 	r := &Restore{Role: plan.RoleConsul, Name: step.Target}
 	return &operation{undo: &Undo{Op: UndoContainer, Restore: r}, do: func(ctx context.Context) error {
 		if _, err := e.runContainer(ctx, cs); err != nil {
@@ -222,6 +217,21 @@ func (e *Executor) removeConsulVolumes(ctx context.Context) error {
 	return errs.ErrorOrNil()
 }
 
+// agentSpec is the Consul agent container of host, with the cluster's
+// secrets and this apply's labels.
+func (e *Executor) agentSpec(host string) (ContainerSpec, error) {
+	sec, err := e.clusterSecrets()
+	if err != nil {
+		return ContainerSpec{}, err
+	}
+	cs, err := ConsulAgentSpec(e.Stack, host, sec)
+	if err != nil {
+		return ContainerSpec{}, err
+	}
+	cs.Labels = e.labels(cs.Labels)
+	return cs, nil
+}
+
 // replaceAgentOp replaces a Consul agent of a running cluster (a new image,
 // a change of servers): the old container stops and steps aside, kept until
 // the apply has succeeded; the new one starts on the same data volume, so
@@ -240,15 +250,10 @@ func (e *Executor) replaceAgentOp(ctx context.Context, st *runState, step plan.S
 	if _, err := e.consul.get(ctx); err != nil {
 		return nil, err // the cluster's secrets come with the connection
 	}
-	sec, err := e.clusterSecrets()
+	cs, err := e.agentSpec(step.Host)
 	if err != nil {
 		return nil, err
 	}
-	cs, err := ConsulAgentSpec(e.Stack, step.Host, sec)
-	if err != nil {
-		return nil, err
-	}
-	cs.Labels = e.labels(cs.Labels)
 	r := &Restore{Role: plan.RoleConsul, Name: step.Target, OldID: old.ID, OldRunning: old.Running(), Discard: true}
 	return &operation{undo: &Undo{Op: UndoContainer, Restore: r}, do: func(ctx context.Context) error {
 		if err := e.retire(ctx, old); err != nil {
@@ -277,15 +282,16 @@ func (e *Executor) waitRejoined(ctx context.Context, host string) error {
 	if err := admin.WaitCluster(ctx, len(e.Stack.LiveServers()), e.opts.ConsulReady); err != nil {
 		return err
 	}
-	h := e.Stack.Host(host)
-	if h == nil {
-		return fmt.Errorf("no host %s", host)
-	}
-	a, err := e.Dial(agentAddress(h))
+	c, err := e.consul.get(ctx)
 	if err != nil {
 		return err
 	}
-	if err := waitLeader(ctx, a, agentAddress(h), e.opts.ConsulReady); err != nil {
+	hc, ok := c.(*hostConsul)
+	if !ok {
+		return errors.New("the Consul client does not reach each host's agent")
+	}
+	a, err := hc.join(ctx, host) // dialed afresh: the agent just restarted
+	if err != nil {
 		return err
 	}
 	return e.waitAgentPassing(ctx, a, host)
