@@ -27,7 +27,7 @@ const lbReadyTimeout = 60 * time.Second
 // applied again.
 func ConsulCommand(s *spec.Stack) []string {
 	return []string{"agent", "-server", "-bootstrap-expect=1", "-client=0.0.0.0", "-ui",
-		"-data-dir=/tmp/consul", "-node=" + s.ConsulContainerName(),
+		"-data-dir=" + ConsulDataDir, "-node=" + s.ConsulContainerName(),
 		"-hcl=performance { raft_multiplier = 1 }",
 		"-hcl=dns_config { enable_truncate = true }"}
 }
@@ -55,12 +55,23 @@ func LBCommand(s *spec.Stack) []string {
 	return append(cmd, "--", "nginx", "-g", "daemon off;")
 }
 
+// consulSpec is the managed single-host Consul server's container. Its data
+// (raft log, KV, registrations) is in a named volume, not in the
+// container's own filesystem: on an engine whose storage driver is
+// fuse-overlayfs every raft write and fsync went through a FUSE process,
+// which made Consul's share of a destroy of 200 workers (200
+// deregistrations, then their catalog sync) cost some 3 s of the engine's
+// time (docs/apply.md, destroy). The volume lives and dies with the
+// container: a created server starts on an empty one (consulCreateOp), and
+// destroy and rollback remove it. A server made before it kept its data in
+// /tmp/consul and keeps running as it is: the data dir is not in the hash.
 func (e *Executor) consulSpec() ContainerSpec {
 	s := e.Stack
 	return ContainerSpec{
 		Name: s.ConsulContainerName(), Image: s.Consul.Image, Cmd: ConsulCommand(s),
 		Labels: e.labels(plan.ConsulLabels(s)), Network: s.NetworkName(), Ports: s.Consul.Ports,
 		Restart: "unless-stopped",
+		Volumes: []VolumeMount{{Name: s.ConsulDataVolume(), Target: ConsulDataDir, Labels: plan.VolumeLabels(s)}},
 	}
 }
 
@@ -83,6 +94,14 @@ func (e *Executor) consulOp(ctx context.Context, st *runState, step plan.Step) (
 	case plan.ActionCreate:
 		r := &Restore{Role: plan.RoleConsul, Name: step.Target}
 		return &operation{undo: &Undo{Op: UndoContainer, Restore: r}, do: func(ctx context.Context) error {
+			// A new server starts empty, as one without a volume did:
+			// data left by a server removed by hand or a destroy that
+			// could not finish would bring back an old journal and old
+			// registrations the plan knows nothing of.
+			if err := e.removeConsulVolume(ctx); err != nil {
+				e.consul.fail(err)
+				return err
+			}
 			if _, err := e.runContainer(ctx, e.consulSpec()); err != nil {
 				e.consul.fail(err)
 				return err

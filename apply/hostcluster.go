@@ -198,11 +198,11 @@ type volumeRemover interface {
 }
 
 // removeConsulVolumes removes the Consul agents' data volume from every
-// host, once a destroy has removed the agents.
+// host, or the single-host server's, once a destroy has removed Consul.
 func (e *Executor) removeConsulVolumes(ctx context.Context) error {
 	hd, ok := e.Docker.(*hostDocker)
 	if !ok {
-		return nil
+		return e.removeConsulVolume(ctx)
 	}
 	var errs *multierror.Error
 	for _, h := range e.Stack.Hosts {
@@ -215,6 +215,23 @@ func (e *Executor) removeConsulVolumes(ctx context.Context) error {
 		}
 	}
 	return errs.ErrorOrNil()
+}
+
+// removeConsulVolume removes the managed single-host server's data volume,
+// if it exists and is this stack's: one of that name that is not is left
+// alone, and the error says so.
+func (e *Executor) removeConsulVolume(ctx context.Context) error {
+	vr, ok := e.Docker.(stackVolumeRemover)
+	if !ok || !e.Stack.Consul.Managed() || e.Stack.MultiHost() {
+		return nil
+	}
+	return vr.RemoveStackVolume(ctx, e.Stack.ConsulDataVolume(), e.Stack.Name)
+}
+
+// stackVolumeRemover is an engine that removes a named volume only when it
+// is labelled as a stack's.
+type stackVolumeRemover interface {
+	RemoveStackVolume(ctx context.Context, name, stack string) error
 }
 
 // agentSpec is the Consul agent container of host, with the cluster's

@@ -243,6 +243,12 @@ func (e *Executor) restore(ctx context.Context, applyID string, r *Restore) erro
 			errs = multierror.Append(errs, fmt.Errorf("remove %s: %w", n.Name, err))
 		}
 	}
+	if r.Role == plan.RoleConsul && r.OldID == "" && len(news) > 0 && errs == nil {
+		// The server this apply created goes with its data.
+		if err := e.removeConsulVolume(ctx); err != nil {
+			errs = multierror.Append(errs, err)
+		}
+	}
 	return errs.ErrorOrNil()
 }
 

@@ -4,12 +4,17 @@
 # by side in one run: for each N in COUNTS (default "20 200"), RUNS times
 # (default 3) each, alternating, and prints each time, the medians and
 # their ratio. Only the removal is timed; the apply / `up -d` before it is
-# not. The stackctl stack is the reference one named bench-destroy (LB on
+# not, and both tools wait SETTLE seconds (default 5) after it, so that the
+# engine's and the kernel's work left from creating N containers (dirty
+# pages, exits of short-lived processes) does not land in the timed
+# removal of either (SETTLE=0: time from the moment the apply / up returns).
+# The stackctl stack is the reference one named bench-destroy (LB on
 # 127.0.0.1:18180, Consul on 127.0.0.1:18600), never the primes demo.
 # Needs `make images build`.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 RUNS=${RUNS:-3}
+SETTLE=${SETTLE:-5}
 COUNTS=${COUNTS:-"20 200"}
 STACKCTL=${STACKCTL:-./bin/stackctl}
 PRIMES_COMPOSE=bench/primes-compose.yml # the script runs from the repository root
@@ -44,6 +49,7 @@ for n in $COUNTS; do
 	s=() c=()
 	for i in $(seq "$RUNS"); do
 		stackctl apply
+		sleep "$SETTLE"
 		start=$(now)
 		stackctl destroy
 		t=$(echo "$(now) - $start" | bc)
@@ -53,6 +59,7 @@ for n in $COUNTS; do
 		fi
 		s+=("$t")
 		compose up -d --scale web="$n"
+		sleep "$SETTLE"
 		start=$(now)
 		compose down -t 1
 		u=$(echo "$(now) - $start" | bc)

@@ -20,6 +20,7 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/api/types/volume"
 
 	"github.com/stackctl/stackctl/internal/e2e"
 	"github.com/stackctl/stackctl/internal/images"
@@ -133,12 +134,21 @@ func (s *e2eStack) owned() []string {
 	if err != nil {
 		s.t.Fatal(err)
 	}
+	// Consul's data volume is made and removed with its container: a
+	// volume's creation time stands in for an ID.
+	volumes, err := s.env.Docker.VolumeList(s.t.Context(), volume.ListOptions{Filters: f})
+	if err != nil {
+		s.t.Fatal(err)
+	}
 	var out []string
 	for _, c := range containers {
 		out = append(out, fmt.Sprintf("container %s %.12s %s", strings.Join(c.Names, ","), c.ID, c.State))
 	}
 	for _, n := range networks {
 		out = append(out, fmt.Sprintf("network %s %.12s", n.Name, n.ID))
+	}
+	for _, v := range volumes.Volumes {
+		out = append(out, fmt.Sprintf("volume %s %s", v.Name, v.CreatedAt))
 	}
 	sort.Strings(out)
 	return out

@@ -148,7 +148,7 @@ func TestKilledFirstApplyIsResumedByAPlainApply(t *testing.T) {
 	if st := s.statusJSON(); st.Unfinished != nil {
 		t.Errorf("the killed apply's journal is still there after the next apply: %+v", st.Unfinished)
 	}
-	if owned := s.owned(); len(owned) != 8 { // network, Consul, 6 workers
+	if owned := s.owned(); len(owned) != 9 { // network, Consul and its data volume, 6 workers
 		t.Errorf("owned after the resumed apply: %v", owned)
 	}
 }

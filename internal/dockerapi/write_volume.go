@@ -67,3 +67,20 @@ func (c *Client) RemoveVolume(ctx context.Context, name string) error {
 	}
 	return nil
 }
+
+// RemoveStackVolume removes the named volume if it is labelled as stack's;
+// one that does not exist is not an error, one that is not the stack's is
+// (and stays).
+func (c *Client) RemoveStackVolume(ctx context.Context, name, stack string) error {
+	v, err := c.api.VolumeInspect(ctx, name)
+	if cerrdefs.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("inspect volume %s: %w", name, err)
+	}
+	if v.Labels[spec.LabelStack] != stack {
+		return fmt.Errorf("volume %s exists and is not stack %s's (label %s=%q): remove or rename it", name, stack, spec.LabelStack, v.Labels[spec.LabelStack])
+	}
+	return c.RemoveVolume(ctx, name)
+}

@@ -27,6 +27,7 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/api/types/volume"
 	"github.com/docker/docker/client"
 	"github.com/hashicorp/go-multierror"
 )
@@ -121,6 +122,18 @@ func (e *Env) cleanup() {
 	for _, n := range networks {
 		if err := e.removeNetwork(ctx, n.ID, n.Name); err != nil {
 			errs = multierror.Append(errs, fmt.Errorf("remove network %s: %w", n.Name, err))
+		}
+	}
+	// The managed Consul's data volume, left when a test ended before its
+	// destroy.
+	volumes, err := e.Docker.VolumeList(ctx, volume.ListOptions{Filters: e.stackFilter()})
+	if err != nil {
+		errs = multierror.Append(errs, fmt.Errorf("list volumes: %w", err))
+	} else {
+		for _, v := range volumes.Volumes {
+			if err := e.Docker.VolumeRemove(ctx, v.Name, true); err != nil && !client.IsErrNotFound(err) {
+				errs = multierror.Append(errs, fmt.Errorf("remove volume %s: %w", v.Name, err))
+			}
 		}
 	}
 	if err := errs.ErrorOrNil(); err != nil {
