@@ -206,6 +206,17 @@ func (e *Executor) Run(ctx context.Context, p *plan.Plan, before *plan.State) *R
 		return r
 	}
 	r.Done = e.journal.doneIDs()
+	if !st.destroy {
+		// The commit point: once this is written, a kill from here on is
+		// finished by the next run, not rolled back (Journal.Completed).
+		e.journal.complete()
+		if err := e.journal.flush(ctx, e.consul.current()); err != nil {
+			// Without it the kept containers are what a rollback of
+			// this journal needs: they stay for the next run.
+			r.Cleanup = fmt.Errorf("record the apply as complete: %w; the replaced containers are kept stopped and the journal left for the next apply", err)
+			return r
+		}
+	}
 	cleanup := multierror.Append(nil, e.removeKept(ctx, false))
 	if c := e.consul.current(); c != nil {
 		if err := e.journal.remove(ctx, c); err != nil {

@@ -26,6 +26,12 @@ type Journal struct {
 	// Paused is set when a failure left the partial state in place
 	// (update.on_failure: pause): the next apply starts from it.
 	Paused bool `json:"paused,omitempty"`
+	// Completed is set once every step of an apply succeeded, before it
+	// removes the containers it kept stopped for a rollback: from then on
+	// the apply stands, and a run that finds this journal (the apply was
+	// killed while cleaning up) finishes the cleanup instead of rolling
+	// back to containers that may already be gone.
+	Completed bool `json:"completed,omitempty"`
 	// Resumes is the unfinished apply this one carries on from (see
 	// resumable). A rollback undoes this apply's steps, then those, so
 	// that a failure still ends as the stack was before either began.
@@ -121,6 +127,14 @@ func (j *journal) set(id, status string, undo *Undo, errText string) int {
 	}
 	j.version++
 	return j.version
+}
+
+// complete records that every step succeeded (Journal.Completed).
+func (j *journal) complete() {
+	j.mu.Lock()
+	j.doc.Completed = true
+	j.version++
+	j.mu.Unlock()
 }
 
 func (j *journal) pause() {

@@ -23,6 +23,9 @@ const (
 	// RecoveredForgotten: it was paused after a failure; this run plans
 	// from the partial state it left.
 	RecoveredForgotten Recovery = "forgotten"
+	// RecoveredFinished: it had made every change (Journal.Completed)
+	// and was stopped while removing what it replaced; that was finished.
+	RecoveredFinished Recovery = "finished"
 	// RecoveredSettled: there was no journal, but Prepare waited for a
 	// killed apply's last Docker requests to land: the live state moved,
 	// so the caller observes again.
@@ -42,6 +45,21 @@ func (e *Executor) recover(ctx context.Context, c Consul) (*Report, error) {
 			doc.Operation, doc.ApplyID, doc.StartedAt.UTC().Format(time.RFC3339)))
 		r.Recovered = RecoveredForgotten
 		return r, deleteJournal(ctx, c, e.Stack)
+	}
+	if doc.Completed {
+		e.opts.Progress.Note(fmt.Sprintf("The %s %s started at %s made every change but was stopped while removing the containers it replaced; removing them now.",
+			doc.Operation, doc.ApplyID, doc.StartedAt.UTC().Format(time.RFC3339)))
+		r.Recovered = RecoveredFinished
+		rb := context.WithoutCancel(ctx)
+		if err := e.removeKeptOf(rb, doc.Steps, false); err != nil {
+			// The journal stays: the next run tries the removal again.
+			r.Err = fmt.Errorf("finish the cleanup of %s %s: %w", doc.Operation, doc.ApplyID, err)
+			return r, nil
+		}
+		if err := deleteJournal(rb, c, e.Stack); err != nil {
+			return r, err
+		}
+		return r, e.removeKeptOf(rb, doc.Steps, true)
 	}
 	if e.opts.Operation == "apply" && doc.resumable() {
 		e.opts.Progress.Note(fmt.Sprintf("The %s %s started at %s did not finish; it only added to the stack, so this apply carries on from what it left (a failure still rolls both back).",

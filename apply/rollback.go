@@ -369,9 +369,14 @@ func (e *Executor) newContainers(ctx context.Context, applyID string, r *Restore
 // container goes last of all, after the journal (which lives in it) is
 // deleted, and the network after it.
 func (e *Executor) removeKept(ctx context.Context, consul bool) error {
+	return e.removeKeptOf(ctx, e.journal.snapshot(), consul)
+}
+
+// removeKeptOf is removeKept for the steps of a journal.
+func (e *Executor) removeKeptOf(ctx context.Context, steps []JournalStep, consul bool) error {
 	var kept []*Restore
 	var networks []*Undo
-	for _, st := range e.journal.snapshot() {
+	for _, st := range steps {
 		u := st.Undo
 		if st.Status != plan.JournalDone || u == nil {
 			continue
