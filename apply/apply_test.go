@@ -442,6 +442,53 @@ func TestCrashIsRolledBackByTheNextApply(t *testing.T) {
 	}
 }
 
+// A crash after every step succeeded, while the apply removes the old
+// containers it kept stopped, is not rolled back: the journal says the apply
+// completed, and the next run finishes the removal, whether none or all of
+// them were gone. (Rolling back there failed for ever: the containers to
+// restore were already removed.)
+func TestCrashWhileRemovingKeptContainersIsFinished(t *testing.T) {
+	from := stackFile(t, 6, "primes:v1", "start-first", "rollback", 2)
+	to := stackFile(t, 6, "primes:v2", "start-first", "rollback", 2)
+	for _, at := range []int{1, 2} {
+		w := testWorld()
+		mustApply(t, w, from)
+		r, _ := w.applyFaulty(t, to, Options{Lock: true}, faults{crashInCleanup: at})
+		if !errors.Is(r.Err, ErrCrashed) {
+			t.Fatalf("crash %d: %v", at, r.Err)
+		}
+		if j := w.kv["stackctl/unit/journal"]; j == nil || !strings.Contains(string(j), `"completed":true`) {
+			t.Fatalf("crash %d: journal %q, want one marked completed", at, j)
+		}
+		stopped := 0
+		for _, c := range w.containers {
+			if !c.Running() {
+				stopped++
+			}
+		}
+		if want := map[int]int{1: 6, 2: 0}[at]; stopped != want {
+			t.Fatalf("crash %d: %d stopped containers left, want %d", at, stopped, want)
+		}
+		e := w.executor(to, Options{Lock: true})
+		rec, err := e.Prepare(context.Background(), w.observe(t, to))
+		e.Unlock()
+		if err != nil || rec == nil || rec.Recovered != RecoveredFinished || rec.Err != nil || len(rec.RolledBack) != 0 {
+			t.Fatalf("crash %d: recovery: %v %+v", at, err, rec)
+		}
+		if w.kv["stackctl/unit/journal"] != nil {
+			t.Errorf("crash %d: journal still there after the recovery", at)
+		}
+		for _, c := range w.containers {
+			if !c.Running() || c.ImageRef != "primes:v2" && c.Service() == "web" {
+				t.Errorf("crash %d: left %s (%s, running %t)", at, c.Name, c.ImageRef, c.Running())
+			}
+		}
+		if p := plan.Compute(to, w.observe(t, to)); len(p.Steps) != 0 {
+			t.Errorf("crash %d: plan after the recovery has %d steps: %v", at, len(p.Steps), p.Steps)
+		}
+	}
+}
+
 // A crash of a first apply, after any step, is not rolled back: the next
 // apply carries on from what it left (everything there was added by it) and
 // converges, with no orphans and no journal left.

@@ -57,6 +57,9 @@ type faults struct {
 	// crashAfter: after the Nth step, Run returns ErrCrashed at once,
 	// leaving everything (journal included) as a killed process would.
 	crashAfter int
+	// crashInCleanup: Run returns ErrCrashed once the apply is recorded as
+	// complete, before (1) or after (2) it removed what it kept.
+	crashInCleanup int
 }
 
 // ErrCrashed is returned by Run when an injected crash stopped it.
@@ -217,7 +220,15 @@ func (e *Executor) Run(ctx context.Context, p *plan.Plan, before *plan.State) *R
 			return r
 		}
 	}
+	if e.faults.crashInCleanup == 1 {
+		r.Err = ErrCrashed
+		return r
+	}
 	cleanup := multierror.Append(nil, e.removeKept(ctx, false))
+	if e.faults.crashInCleanup == 2 {
+		r.Err = ErrCrashed
+		return r
+	}
 	if c := e.consul.current(); c != nil {
 		if err := e.journal.remove(ctx, c); err != nil {
 			cleanup = multierror.Append(cleanup, fmt.Errorf("delete journal: %w", err))
