@@ -62,7 +62,7 @@ func LBCommand(s *spec.Stack) []string {
 // which made Consul's share of a destroy of 200 workers (200
 // deregistrations, then their catalog sync) cost some 3 s of the engine's
 // time (docs/apply.md, destroy). The volume lives and dies with the
-// container: a created server starts on an empty one (consulCreateOp), and
+// container: a created server starts on an empty one (consulOp, create), and
 // destroy and rollback remove it. A server made before it kept its data in
 // /tmp/consul and keeps running as it is: the data dir is not in the hash.
 func (e *Executor) consulSpec() ContainerSpec {
